@@ -1,0 +1,71 @@
+import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js';
+import { registerInteractionRoute } from './interactions.js';
+import { createDiscordMessenger } from './messenger.js';
+import { DiscordApi } from './rest.js';
+import { TaskSet } from './tasks.js';
+import { DISCORD_DRAIN_TIMEOUT_MS } from './types.js';
+import { discordPublicKey } from './verify.js';
+
+export { discordCommand } from './cli.js';
+export { DISCORD_INTERACTIONS_PATH } from './interactions.js';
+export { DISCORD_EDIT_INTERVAL_MS } from './types.js';
+
+const VARIABLES = ['DISCORD_BOT_TOKEN', 'DISCORD_APPLICATION_ID', 'DISCORD_PUBLIC_KEY'] as const;
+
+/**
+ * Discord: slash commands and buttons over HTTP interactions (web), mentions and DMs over the
+ * gateway (bot), status cards over REST (worker). Off unless DISCORD_BOT_TOKEN,
+ * DISCORD_APPLICATION_ID and DISCORD_PUBLIC_KEY are all set.
+ */
+export function createDiscordAdapter(ctx: AdapterContext): PlatformAdapter | undefined {
+  const { config } = ctx;
+  const token = config.DISCORD_BOT_TOKEN;
+  const applicationId = config.DISCORD_APPLICATION_ID;
+  const publicKeyHex = config.DISCORD_PUBLIC_KEY;
+  if (!token || !applicationId || !publicKeyHex) {
+    const missing = VARIABLES.filter((v) => !config[v]);
+    if (missing.length < VARIABLES.length) {
+      ctx.logger.warn(
+        { missing },
+        'Discord is off: set all of DISCORD_BOT_TOKEN, DISCORD_APPLICATION_ID, DISCORD_PUBLIC_KEY',
+      );
+    }
+    return undefined;
+  }
+  const logger = ctx.logger.child({ module: 'discord' });
+  const api = new DiscordApi({ apiUrl: config.DISCORD_API_URL, token, applicationId });
+  const messenger = createDiscordMessenger({ api, logger });
+  const tasks = new TaskSet(logger);
+
+  return {
+    platform: 'discord',
+    messenger,
+    registerRoutes: (app) =>
+      registerInteractionRoute(app, {
+        publicKey: discordPublicKey(publicKeyHex),
+        applicationId,
+        repos: ctx.repos,
+        conversation: ctx.conversation,
+        outbound: messenger,
+        tasks,
+        logger,
+      }),
+    async connect() {
+      // discord.js loads only in the process that holds the gateway.
+      const { connectGateway } = await import('./gateway.js');
+      return connectGateway({
+        token,
+        apiUrl: config.DISCORD_API_URL,
+        repos: ctx.repos,
+        conversation: ctx.conversation,
+        outbound: messenger,
+        tasks,
+        logger,
+      });
+    },
+    async close() {
+      await tasks.drain(DISCORD_DRAIN_TIMEOUT_MS);
+      api.close();
+    },
+  };
+}

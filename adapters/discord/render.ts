@@ -1,0 +1,153 @@
+import { type Button, type ReplyView, textProgressBar } from '../../src/core/view.js';
+
+/** Discord's limits on what one message may hold. */
+const LIMITS = {
+  title: 256,
+  description: 4096,
+  fields: 25,
+  fieldName: 256,
+  fieldValue: 1024,
+  footer: 2048,
+  buttonLabel: 80,
+  buttonsPerRow: 5,
+  rows: 5,
+  url: 512,
+  customId: 100,
+  threadName: 100,
+} as const;
+
+const TONE_COLOR: Record<ReplyView['tone'], number> = {
+  progress: 0x5865f2,
+  success: 0x57f287,
+  error: 0xed4245,
+  info: 0x99aab5,
+};
+
+/** Button styles: 1 primary, 2 secondary, 4 danger, 5 link. */
+const STYLE = { primary: 1, secondary: 2, danger: 4, link: 5 } as const;
+
+export interface DiscordEmbed {
+  title: string;
+  description?: string;
+  color: number;
+  fields?: { name: string; value: string; inline: boolean }[];
+  footer?: { text: string };
+}
+
+export type DiscordButton =
+  | { type: 2; style: typeof STYLE.link; label: string; url: string }
+  | { type: 2; style: 1 | 2 | 4; label: string; custom_id: string };
+
+export interface DiscordActionRow {
+  type: 1;
+  components: DiscordButton[];
+}
+
+/** A message body for channel messages, interaction responses and follow-ups alike. */
+export interface DiscordMessageBody {
+  content: string;
+  embeds: DiscordEmbed[];
+  components: DiscordActionRow[];
+  /** Never ping anyone: prompts and titles are user text. */
+  allowed_mentions: { parse: never[] };
+  flags?: number;
+  message_reference?: { message_id: string; fail_if_not_exists: false };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+const URL_PATTERN = /https?:\/\/[^\s<>]+/g;
+
+function escapeSegment(text: string): string {
+  return (
+    text
+      .replace(/[\\*_~`|[\]<>]/g, (c) => `\\${c}`)
+      // Headings, quotes and lists only count at the start of a line.
+      .replace(/^(\s*)([#>-])/gm, '$1\\$2')
+      // Discord turns @everyone / @here into pings or highlights; a zero-width space defuses them.
+      .replace(/@(everyone|here)/g, '@\u200b$1')
+  );
+}
+
+/**
+ * Escapes Discord markdown in user text (prompts, titles, reasons) so it shows as written and
+ * cannot forge masked links or mentions. URLs are left intact so they stay clickable.
+ */
+export function escapeMarkdown(text: string): string {
+  let out = '';
+  let last = 0;
+  for (const m of text.matchAll(URL_PATTERN)) {
+    out += escapeSegment(text.slice(last, m.index)) + m[0];
+    last = m.index + m[0].length;
+  }
+  return out + escapeSegment(text.slice(last));
+}
+
+/** `stop:k7fq2m9xwd`: what a button asks for, within Discord's 100 characters. */
+export function customIdFor(action: string, sessionId: string): string {
+  return truncate(`${action}:${sessionId}`, LIMITS.customId);
+}
+
+function renderButton(button: Button): DiscordButton | undefined {
+  const label = truncate(button.label, LIMITS.buttonLabel);
+  if (button.kind === 'link') {
+    // A link button must have a valid http(s) URL and no custom_id; it sends no interaction.
+    if (!/^https?:\/\//.test(button.url) || button.url.length > LIMITS.url) return undefined;
+    return { type: 2, style: STYLE.link, label, url: button.url };
+  }
+  const style =
+    button.style === 'danger' ? STYLE.danger : button.style === 'primary' ? STYLE.primary : STYLE.secondary;
+  return { type: 2, style, label, custom_id: customIdFor(button.action, button.sessionId) };
+}
+
+/** Up to 5 buttons per row, 5 rows per message. */
+export function renderComponents(buttons: readonly Button[] | undefined): DiscordActionRow[] {
+  const rendered = (buttons ?? []).map(renderButton).filter((b): b is DiscordButton => b !== undefined);
+  const rows: DiscordActionRow[] = [];
+  for (let i = 0; i < rendered.length && rows.length < LIMITS.rows; i += LIMITS.buttonsPerRow) {
+    rows.push({ type: 1, components: rendered.slice(i, i + LIMITS.buttonsPerRow) });
+  }
+  return rows;
+}
+
+/** The status card and every other reply: one embed (stage, progress bar, fields) plus buttons. */
+export function renderEmbed(view: ReplyView): DiscordEmbed {
+  const fields: NonNullable<DiscordEmbed['fields']> = [];
+  if (view.progress) {
+    fields.push({ name: 'Progress', value: textProgressBar(view.progress.percent), inline: false });
+  }
+  for (const f of view.fields ?? []) {
+    fields.push({
+      name: truncate(escapeMarkdown(f.label), LIMITS.fieldName),
+      value: truncate(escapeMarkdown(f.value), LIMITS.fieldValue) || '\u200b',
+      inline: true,
+    });
+  }
+  const description =
+    view.text.trim() === '' ? undefined : truncate(escapeMarkdown(view.text), LIMITS.description);
+  return {
+    title: truncate(escapeMarkdown(view.title), LIMITS.title),
+    ...(description ? { description } : {}),
+    color: TONE_COLOR[view.tone],
+    ...(fields.length > 0 ? { fields: fields.slice(0, LIMITS.fields) } : {}),
+    // Footers show no markdown: plain text as it is.
+    ...(view.footer ? { footer: { text: truncate(view.footer, LIMITS.footer) } } : {}),
+  };
+}
+
+export function renderMessage(view: ReplyView): DiscordMessageBody {
+  return {
+    content: '',
+    embeds: [renderEmbed(view)],
+    components: renderComponents(view.buttons),
+    allowed_mentions: { parse: [] },
+  };
+}
+
+/** A thread name from a card title: one line, 1-100 characters. */
+export function threadName(view: ReplyView): string {
+  const name = view.title.replace(/\s+/g, ' ').trim();
+  return truncate(name === '' ? 'SpawnAI app' : name, LIMITS.threadName);
+}

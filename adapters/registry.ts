@@ -1,0 +1,20 @@
+import type { AdapterFactory } from '../src/core/adapter.js';
+import type { PlatformCommand } from '../src/core/platform-command.js';
+import { createDiscordAdapter, discordCommand } from './discord/index.js';
+import { createSlackAdapter, slackCommand } from './slack/index.js';
+import { createTelegramAdapter, telegramCommand } from './telegram/index.js';
+import { createWebAdapter } from './web/index.js';
+
+/**
+ * Every platform SpawnAI speaks. A factory returns undefined when its platform is not
+ * configured. Adding a platform: its folder under adapters/, and one line here.
+ */
+export const ADAPTER_FACTORIES: readonly AdapterFactory[] = [
+  createWebAdapter,
+  createDiscordAdapter,
+  createSlackAdapter,
+  createTelegramAdapter,
+];
+
+/** Platform set-up commands: `spawnai <name> <subcommand>` (e.g. `spawnai slack manifest`). */
+export const PLATFORM_COMMANDS: readonly PlatformCommand[] = [discordCommand, slackCommand, telegramCommand];

@@ -1,0 +1,111 @@
+import { createHmac } from 'node:crypto';
+import { localSecret } from '../../src/config/local-secrets.js';
+import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js';
+import { describeError } from '../../src/errors.js';
+import { SecretBox } from '../../src/util/secret-box.js';
+import { createBoltApp } from './bolt-app.js';
+import { createSlackHandlers } from './handlers.js';
+import { SlackInstallations } from './installations.js';
+import { createSlackMessenger } from './messenger.js';
+import { registerOAuthRoutes } from './oauth.js';
+import { FastifyReceiver } from './receiver.js';
+import { connectSocketMode } from './socket-mode.js';
+import { callSlack, WebClients, webClientOptions } from './web-api.js';
+
+export { slackCommand } from './cli.js';
+export { SLACK_EDIT_INTERVAL_MS } from './messenger.js';
+
+/**
+ * Slack: `/spawn`, mentions, thread replies and DMs in; a Block Kit status card edited in
+ * place out. Configured when a token source exists (SLACK_BOT_TOKEN, or SLACK_CLIENT_ID +
+ * SLACK_CLIENT_SECRET for "Add to Slack" installs) and a way in: SLACK_SIGNING_SECRET for
+ * `POST /slack/events`, and/or SLACK_APP_TOKEN for Socket Mode in the bot process.
+ */
+export function createSlackAdapter(ctx: AdapterContext): PlatformAdapter | undefined {
+  const { config } = ctx;
+  const oauth = Boolean(config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET);
+  if (!config.SLACK_BOT_TOKEN && !oauth) return undefined;
+  if (!config.SLACK_SIGNING_SECRET && !config.SLACK_APP_TOKEN) return undefined;
+
+  const logger = ctx.logger.child({ module: 'slack' });
+  const encryptionKey = oauth
+    ? (config.ENCRYPTION_KEY ?? localSecret(config.DATA_DIR, 'encryptionKey'))
+    : undefined;
+  const clientOptions = webClientOptions(config.SLACK_API_URL, logger);
+  const clients = new WebClients(clientOptions);
+  const installations = new SlackInstallations(
+    oauth ? ctx.repos.slackInstallations : undefined,
+    encryptionKey ? new SecretBox(encryptionKey) : undefined,
+    config.SLACK_BOT_TOKEN,
+    async (token) => {
+      const who = await callSlack('auth.test', () => clients.get(token).auth.test());
+      return {
+        teamId: who.team_id ?? '',
+        ...(who.user_id ? { botUserId: who.user_id } : {}),
+        ...(who.bot_id ? { botId: who.bot_id } : {}),
+      };
+    },
+  );
+  const messenger = createSlackMessenger({ tokens: installations, clients, logger });
+  const handlers = createSlackHandlers({
+    conversation: ctx.conversation,
+    repos: ctx.repos,
+    messenger,
+    installations,
+    logger,
+  });
+  let receiver: FastifyReceiver | undefined;
+  const warm = () =>
+    installations.warm((e) => logger.warn({ err: describeError(e) }, 'SLACK_BOT_TOKEN: auth.test failed'));
+
+  return {
+    platform: 'slack',
+    messenger,
+    async registerRoutes(app) {
+      warm();
+      if (config.SLACK_SIGNING_SECRET) {
+        receiver = new FastifyReceiver({
+          signingSecret: config.SLACK_SIGNING_SECRET,
+          logger,
+          bodyLimit: config.BODY_LIMIT_BYTES,
+        });
+        createBoltApp({ receiver, tokens: installations, clientOptions, handlers, logger });
+        await receiver.register(app);
+      }
+      if (oauth && encryptionKey) {
+        await registerOAuthRoutes(app, {
+          clientId: config.SLACK_CLIENT_ID!,
+          clientSecret: config.SLACK_CLIENT_SECRET!,
+          apiUrl: config.SLACK_API_URL,
+          publicUrl: config.PUBLIC_URL,
+          // A key of its own for the OAuth state, derived from the one that seals tokens.
+          stateKey: createHmac('sha256', Buffer.from(encryptionKey, 'hex'))
+            .update('slack-oauth-state')
+            .digest(),
+          redis: ctx.redis,
+          prefix: config.QUEUE_PREFIX,
+          installations,
+          clientOptions,
+          logger,
+        });
+      }
+    },
+    ...(config.SLACK_APP_TOKEN
+      ? {
+          connect: () => {
+            warm();
+            return connectSocketMode({
+              appToken: config.SLACK_APP_TOKEN!,
+              tokens: installations,
+              clientOptions,
+              handlers,
+              logger,
+            });
+          },
+        }
+      : {}),
+    async close() {
+      await receiver?.stop();
+    },
+  };
+}

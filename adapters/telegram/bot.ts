@@ -1,0 +1,107 @@
+import { sequentialize } from '@grammyjs/runner';
+import { type Api, Bot, type Composer, type Context } from 'grammy';
+import type { BotCommand, UserFromGetMe } from 'grammy/types';
+import { describeError, isSpawnError } from '../../src/errors.js';
+import type { Logger } from '../../src/log.js';
+import { sleep } from '../../src/util/time.js';
+import { callTelegram } from './api.js';
+
+/** The long-poll timeout of getUpdates (grammY's runner default). */
+export const TELEGRAM_POLL_TIMEOUT_S = 30;
+/** The updates SpawnAI asks for: messages (and payments), button presses, pre-checkout queries. */
+export const TELEGRAM_ALLOWED_UPDATES = ['message', 'callback_query', 'pre_checkout_query'] as const;
+const GET_ME_ATTEMPTS = 3;
+const GET_ME_RETRY_MS = 300;
+
+/** The commands Telegram shows in its menu. */
+export function telegramCommands(billing: boolean): BotCommand[] {
+  return [
+    { command: 'spawn', description: 'Build a new app: /spawn <what to build>' },
+    { command: 'status', description: 'Where your app is' },
+    { command: 'list', description: 'Your apps' },
+    { command: 'stop', description: 'Stop an app' },
+    { command: 'extend', description: 'Give an app more time' },
+    { command: 'help', description: 'What I can do' },
+    { command: 'start', description: 'Start here' },
+    ...(billing
+      ? [
+          { command: 'upgrade', description: 'More apps, builds and time (Stars)' },
+          { command: 'buy', description: 'Build credits (Stars)' },
+          { command: 'billing', description: 'Your plan' },
+        ]
+      : []),
+  ];
+}
+
+/** Registers the command menu (idempotent; every start may do it). */
+export async function registerCommands(api: Api, billing: boolean): Promise<void> {
+  await callTelegram('setMyCommands', () => api.setMyCommands(telegramCommands(billing)));
+}
+
+/** getMe with a few quick retries for network trouble; a wrong token fails at once. */
+export async function getMe(api: Api): Promise<UserFromGetMe> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await callTelegram('getMe', () => api.getMe());
+    } catch (e) {
+      if (attempt >= GET_ME_ATTEMPTS || !isSpawnError(e) || !e.retryable) throw e;
+      await sleep(GET_ME_RETRY_MS * attempt);
+    }
+  }
+}
+
+export interface BotHostOptions {
+  readonly token: string;
+  readonly apiRoot: string;
+  /** Calls getMe (the bot's id and name are needed to tell which group messages are for it). */
+  readonly api: Api;
+  readonly handlers: Composer<Context>;
+  /** Long polling only: records each update id, so one redelivered after a restart is dropped. */
+  readonly record?: (updateId: number) => Promise<boolean>;
+  readonly logger: Logger;
+}
+
+/**
+ * The grammY bot, built once its identity is known (getMe, on first use, retried on the next
+ * use when it failed). Webhook mode hands it single updates; polling runs it with the runner.
+ */
+export class BotHost {
+  private ready: Promise<Bot> | undefined;
+
+  constructor(private readonly options: BotHostOptions) {}
+
+  bot(): Promise<Bot> {
+    this.ready ??= this.create().catch((e: unknown) => {
+      this.ready = undefined;
+      throw e;
+    });
+    return this.ready;
+  }
+
+  private async create(): Promise<Bot> {
+    const { token, apiRoot, handlers, record, logger } = this.options;
+    const botInfo = await getMe(this.options.api);
+    const bot = new Bot(token, {
+      botInfo,
+      // Only getUpdates uses this client's timeout for long; every answer goes through `api`.
+      client: { apiRoot, timeoutSeconds: TELEGRAM_POLL_TIMEOUT_S + 10 },
+    });
+    if (record) {
+      bot.use(async (ctx, next) => {
+        if (await record(ctx.update.update_id)) await next();
+        else logger.info({ updateId: ctx.update.update_id }, 'telegram update delivered again; ignored');
+      });
+      // Updates of one chat run in order; different chats run concurrently.
+      bot.use(sequentialize((ctx: Context) => ctx.chat?.id.toString()));
+    }
+    bot.use(handlers);
+    bot.catch((err) => {
+      logger.error(
+        { err: describeError(err.error), updateId: err.ctx.update.update_id },
+        'telegram update failed',
+      );
+    });
+    logger.info({ bot: botInfo.username }, 'telegram bot ready');
+    return bot;
+  }
+}

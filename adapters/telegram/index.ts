@@ -1,0 +1,127 @@
+import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js';
+import { describeError } from '../../src/errors.js';
+import { botIdOf, createApi } from './api.js';
+import { BotHost, registerCommands } from './bot.js';
+import { createHandlers, createSay } from './handlers.js';
+import { createTelegramMessenger, type TelegramMessenger } from './messenger.js';
+import { defaultPacing, TelegramBudget, type TelegramPacing } from './pacing.js';
+import { InvoicePayloads } from './payload.js';
+import { createStarsPayments } from './payments.js';
+import { startPolling } from './polling.js';
+import { ThreadMap } from './threads.js';
+import { registerTelegramWebhook } from './webhook.js';
+
+export { telegramCommand } from './cli.js';
+export {
+  TELEGRAM_GROUP_EDIT_INTERVAL_MS,
+  TELEGRAM_GROUP_MESSAGES_PER_WINDOW,
+  TELEGRAM_GROUP_WINDOW_MS,
+  TELEGRAM_PRIVATE_EDIT_INTERVAL_MS,
+  type TelegramPacing,
+} from './pacing.js';
+
+/** The Telegram adapter; its pacing can be changed at run time (tests shorten the group window). */
+export interface TelegramAdapter extends PlatformAdapter {
+  readonly messenger: TelegramMessenger;
+  setPacing(pacing: Partial<TelegramPacing>): void;
+}
+
+/**
+ * Telegram on grammY. Configured by TELEGRAM_BOT_TOKEN. With TELEGRAM_WEBHOOK_SECRET the web
+ * process serves `POST /telegram/webhook` (set it with `spawnai telegram set-webhook`);
+ * without it the bot process long-polls (after deleting any webhook). Never both.
+ */
+export function createTelegramAdapter(ctx: AdapterContext): TelegramAdapter | undefined {
+  const { config, repos } = ctx;
+  const token = config.TELEGRAM_BOT_TOKEN;
+  if (!token) return undefined;
+  const logger = ctx.logger.child({ module: 'telegram' });
+  const pacing = defaultPacing();
+  const api = createApi(token, config.TELEGRAM_API_ROOT);
+  const threads = new ThreadMap(ctx.redis, config.QUEUE_PREFIX);
+  const messenger = createTelegramMessenger({
+    api,
+    budget: new TelegramBudget(ctx.redis, config.QUEUE_PREFIX, botIdOf(token), pacing),
+    threads,
+    pacing,
+    logger,
+  });
+  const say = createSay({ messenger, queues: ctx.queues, logger });
+  const billing = ctx.billing;
+  const stars = billing?.methodFor('telegram') === 'stars';
+  const payments =
+    billing && stars
+      ? createStarsPayments({
+          billing,
+          repos,
+          config,
+          api,
+          messenger,
+          payloads: new InvoicePayloads(token),
+          say,
+          logger,
+        })
+      : undefined;
+  const handlers = createHandlers({
+    conversation: ctx.conversation,
+    repos,
+    api,
+    say,
+    threads,
+    payments,
+    logger,
+  });
+  const record = (updateId: number) => repos.inboundEvents.record('telegram', String(updateId));
+  const secret = config.TELEGRAM_WEBHOOK_SECRET;
+  const host = new BotHost({
+    token,
+    apiRoot: config.TELEGRAM_API_ROOT,
+    api,
+    handlers,
+    // A webhook delivery is deduplicated by the route before the bot sees it.
+    ...(secret ? {} : { record }),
+    logger,
+  });
+  const commands = () =>
+    registerCommands(api, stars).catch((e: unknown) =>
+      logger.warn({ err: describeError(e) }, 'telegram commands not registered'),
+    );
+
+  const adapter: TelegramAdapter = {
+    platform: 'telegram',
+    messenger,
+    setPacing(p) {
+      Object.assign(pacing, p);
+    },
+  };
+  if (secret) {
+    return {
+      ...adapter,
+      async registerRoutes(app) {
+        await registerTelegramWebhook(app, {
+          secret,
+          bodyLimit: config.BODY_LIMIT_BYTES,
+          prepare: async () => {
+            await host.bot();
+          },
+          record,
+          handle: async (update) => (await host.bot()).handleUpdate(update),
+          logger,
+        });
+        // Warm up (getMe) and show the menu; neither may hold the server's start.
+        void host
+          .bot()
+          .catch((e: unknown) => logger.warn({ err: describeError(e) }, 'telegram getMe failed'));
+        void commands();
+      },
+    };
+  }
+  return {
+    ...adapter,
+    async connect() {
+      const bot = await host.bot(); // getMe: a wrong token fails the start with a clear error
+      await commands();
+      return startPolling(bot, api, logger);
+    },
+  };
+}

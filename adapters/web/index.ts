@@ -1,0 +1,27 @@
+import { localSecret } from '../../src/config/local-secrets.js';
+import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js';
+import { createWebMessenger } from './messenger.js';
+import { registerWebRoutes } from './routes.js';
+
+export { WEB_EDIT_INTERVAL_MS, webChannel } from './messenger.js';
+
+/** The built-in web chat: always on, needs no keys. */
+export function createWebAdapter(ctx: AdapterContext): PlatformAdapter {
+  const { config } = ctx;
+  const messenger = createWebMessenger(ctx.repos, ctx.pubsub, config.QUEUE_PREFIX);
+  return {
+    platform: 'web',
+    messenger,
+    registerRoutes: (app) =>
+      registerWebRoutes(app, {
+        repos: ctx.repos,
+        pubsub: ctx.pubsub,
+        prefix: config.QUEUE_PREFIX,
+        conversation: ctx.conversation,
+        messenger,
+        cookieSecret: config.COOKIE_SECRET ?? localSecret(config.DATA_DIR, 'cookieSecret'),
+        secureCookies: config.PUBLIC_URL.startsWith('https://'),
+        promptMaxChars: config.PROMPT_MAX_CHARS,
+      }),
+  };
+}

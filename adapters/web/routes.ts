@@ -1,0 +1,237 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import fastifyCookie from '@fastify/cookie';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ConversationHandler } from '../../src/core/conversation.js';
+import type { ConversationRef } from '../../src/core/platform.js';
+import type { ActionId, ReplyView } from '../../src/core/view.js';
+import type { Repos } from '../../src/db/repos/index.js';
+import { SpawnError } from '../../src/errors.js';
+import type { PubSub } from '../../src/redis/pubsub.js';
+import { packageRoot } from '../../src/util/package-root.js';
+import { existingWebUserId, webUserId } from './identity.js';
+import { type createWebMessenger, type WebMessage, webChannel } from './messenger.js';
+
+export interface WebRouteOptions {
+  repos: Repos;
+  pubsub: PubSub;
+  prefix: string;
+  conversation: ConversationHandler;
+  messenger: ReturnType<typeof createWebMessenger>;
+  cookieSecret: string;
+  secureCookies: boolean;
+  promptMaxChars: number;
+}
+
+const SSE_HEARTBEAT_MS = 15_000;
+const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
+const SESSION_ID = /^[a-z][a-z0-9]{5,15}$/;
+const ACTIONS: readonly ActionId[] = ['stop', 'extend', 'upgrade', 'buy', 'pay-extend'];
+
+const ASSETS: Record<string, string> = {
+  '/': 'index.html',
+  '/assets/app.js': 'app.js',
+  '/assets/app.css': 'app.css',
+};
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
+
+function conversationOf(uid: string): ConversationRef {
+  return { platform: 'web', teamId: '', channelId: uid };
+}
+
+/** JSON only: a cross-site form cannot send it without a CORS preflight, which we never allow. */
+function requireJson(request: FastifyRequest): void {
+  const type = request.headers['content-type'] ?? '';
+  if (!type.toLowerCase().startsWith('application/json')) {
+    throw new SpawnError('ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the request as application/json.');
+  }
+}
+
+function requireUser(request: FastifyRequest): string {
+  const uid = existingWebUserId(request);
+  if (!uid)
+    throw new SpawnError('ERR_UNAUTHORIZED', 'Open the chat page first; it sets your session cookie.');
+  return uid;
+}
+
+/** The built-in web chat: the page at `/`, its JSON API under `/api/web`, and an SSE stream. */
+export async function registerWebRoutes(app: FastifyInstance, options: WebRouteOptions): Promise<void> {
+  const { repos, conversation, messenger } = options;
+  await app.register(fastifyCookie, { secret: options.cookieSecret });
+
+  const dir = path.join(packageRoot(), 'adapters', 'web', 'public');
+  const files = new Map<string, { body: Buffer; type: string }>();
+  for (const [route, file] of Object.entries(ASSETS)) {
+    files.set(route, { body: readFileSync(path.join(dir, file)), type: TYPES[path.extname(file)]! });
+  }
+  for (const [route, file] of files) {
+    app.get(route, async (request, reply) => {
+      if (route === '/') webUserId(request, reply, options.secureCookies);
+      return reply.type(file.type).header('cache-control', 'no-cache').send(file.body);
+    });
+  }
+
+  app.get('/api/web/me', async (request, reply) => ({
+    userId: webUserId(request, reply, options.secureCookies),
+  }));
+
+  app.get('/api/web/messages', async (request) => {
+    const uid = requireUser(request);
+    const rows = await repos.webMessages.list(uid, 200);
+    return {
+      messages: rows.map(
+        (r): WebMessage => ({
+          id: r.id,
+          role: r.role as WebMessage['role'],
+          view: r.view as WebMessage['view'],
+          createdAt: r.createdAt.toISOString(),
+          updatedAt: r.updatedAt.toISOString(),
+        }),
+      ),
+    };
+  });
+
+  app.get('/api/web/sessions', async (request) => {
+    const uid = requireUser(request);
+    const identity = await repos.users.findIdentity('web', '', uid);
+    if (!identity) return { sessions: [] };
+    const sessions = await repos.sessions.listByUser(identity.userId, { limit: 20 });
+    return {
+      sessions: sessions.map((s) => ({
+        id: s.id,
+        title: s.title || s.prompt.slice(0, 60),
+        status: s.status,
+        previewUrl: s.status === 'live' ? s.previewUrl : null,
+        expiresAt: s.expiresAt?.toISOString() ?? null,
+        createdAt: s.createdAt.toISOString(),
+      })),
+    };
+  });
+
+  /** Non-ephemeral replies join the history; ephemeral ones go back to this request only. */
+  async function deliver(uid: string, replies: readonly ReplyView[]): Promise<WebMessage[]> {
+    const out: WebMessage[] = [];
+    for (const view of replies) {
+      if (view.ephemeral) {
+        const now = new Date().toISOString();
+        out.push({
+          id: `tmp-${Math.random().toString(36).slice(2)}`,
+          role: 'bot',
+          view,
+          createdAt: now,
+          updatedAt: now,
+        });
+      } else {
+        out.push(await messenger.store(uid, 'bot', view));
+      }
+    }
+    return out;
+  }
+
+  app.post(
+    '/api/web/messages',
+    { bodyLimit: Math.max(16_384, options.promptMaxChars * 4 + 1024) },
+    async (request: FastifyRequest<{ Body: unknown }>, reply: FastifyReply) => {
+      requireJson(request);
+      const uid = requireUser(request);
+      const body = request.body as { text?: unknown; clientId?: unknown } | undefined;
+      if (
+        typeof body?.text !== 'string' ||
+        typeof body.clientId !== 'string' ||
+        !CLIENT_ID.test(body.clientId)
+      ) {
+        throw new SpawnError('ERR_BAD_REQUEST', 'Send {"text": string, "clientId": string}.');
+      }
+      const text = body.text;
+      const key = `${uid}:${body.clientId}`;
+      // The person's own message joins the history first, once, whatever happens to retries.
+      const mine = await messenger.store(
+        uid,
+        'user',
+        { text: text.slice(0, options.promptMaxChars + 100) },
+        `u-${uid}-${body.clientId}`,
+      );
+      const result = await conversation.handleMessage({
+        platform: 'web',
+        teamId: '',
+        user: { id: uid, name: 'web user' },
+        conversation: conversationOf(uid),
+        text,
+        idempotencyKey: key,
+        correlationId: `web-${body.clientId}`,
+      });
+      const replies = await deliver(uid, result.replies);
+      return reply.status(result.spawn && !result.spawn.duplicate ? 202 : 200).send({
+        message: mine,
+        replies,
+        ...(result.spawn ? { spawn: result.spawn } : {}),
+      });
+    },
+  );
+
+  app.post('/api/web/actions', { bodyLimit: 4096 }, async (request: FastifyRequest<{ Body: unknown }>) => {
+    requireJson(request);
+    const uid = requireUser(request);
+    const body = request.body as { action?: unknown; sessionId?: unknown; clientId?: unknown } | undefined;
+    const action = body?.action as ActionId;
+    // Purchases of a plan or credits are not about one app; every other action names its app.
+    const needsSession = action !== 'upgrade' && action !== 'buy';
+    const sessionId = typeof body?.sessionId === 'string' ? body.sessionId : '';
+    if (
+      !ACTIONS.includes(action) ||
+      (needsSession ? !SESSION_ID.test(sessionId) : sessionId !== '' && !SESSION_ID.test(sessionId))
+    ) {
+      throw new SpawnError(
+        'ERR_BAD_REQUEST',
+        `Send {"action": ${ACTIONS.map((a) => `"${a}"`).join(' | ')}, "sessionId": string}.`,
+      );
+    }
+    const result = await conversation.handleAction({
+      platform: 'web',
+      teamId: '',
+      user: { id: uid, name: 'web user' },
+      conversation: conversationOf(uid),
+      action,
+      sessionId,
+      idempotencyKey: `${uid}:${typeof body?.clientId === 'string' ? body.clientId : Date.now()}`,
+    });
+    return { replies: await deliver(uid, result.replies) };
+  });
+
+  const streams = new Set<() => void>();
+  // Open streams would keep the server from closing: end them first.
+  app.addHook('preClose', async () => {
+    for (const end of streams) end();
+  });
+
+  app.get('/api/web/events', async (request, reply) => {
+    const uid = requireUser(request);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-request-id': request.id,
+    });
+    res.write('retry: 2000\n\n');
+    const unsubscribe = await options.pubsub.subscribe(webChannel(options.prefix, uid), (message) => {
+      res.write(`event: message\ndata: ${message}\n\n`);
+    });
+    res.write('event: ready\ndata: {}\n\n');
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+    const end = () => {
+      if (!streams.delete(end)) return;
+      clearInterval(heartbeat);
+      unsubscribe().catch(() => {});
+      res.end();
+    };
+    streams.add(end);
+    request.raw.on('close', end);
+  });
+}

@@ -1,0 +1,73 @@
+import type { ProviderName } from '../src/provision/types.js';
+import { SESSION_ID_PATTERN } from '../src/spawn/ids.js';
+
+/** What a message asks for. */
+export type Command =
+  | { readonly kind: 'spawn'; readonly prompt: string; readonly provider?: ProviderName } // `/spawn [--on p] <prompt>`: a new app
+  | { readonly kind: 'message'; readonly text: string } // plain text: new app, or a change to this one
+  | { readonly kind: 'status'; readonly sessionId?: string }
+  | { readonly kind: 'list' }
+  | { readonly kind: 'stop'; readonly sessionId?: string }
+  | { readonly kind: 'extend'; readonly sessionId?: string }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'upgrade' }
+  | { readonly kind: 'buy' }
+  | { readonly kind: 'billing' }
+  | { readonly kind: 'unknown'; readonly name: string };
+
+const SUBCOMMANDS = ['status', 'list', 'stop', 'extend', 'help', 'upgrade', 'buy', 'billing'] as const;
+const NO_ARGUMENT: readonly Subcommand[] = ['list', 'help', 'upgrade', 'buy', 'billing'];
+const PROVIDERS: readonly ProviderName[] = ['local', 'railway', 'render'];
+type Subcommand = (typeof SUBCOMMANDS)[number];
+
+/** `/name@BotName rest` → ['name', 'rest']; anything else → undefined. */
+function splitCommand(text: string): [string, string] | undefined {
+  const m = /^\/([A-Za-z][\w-]*)(?:@[\w]+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
+  if (!m) return undefined;
+  return [m[1]!.toLowerCase(), (m[2] ?? '').trim()];
+}
+
+function subcommand(name: Subcommand, rest: string): Command | undefined {
+  const id = rest.trim();
+  if (NO_ARGUMENT.includes(name)) return id === '' ? ({ kind: name } as Command) : undefined;
+  if (id === '') return { kind: name };
+  return SESSION_ID_PATTERN.test(id) ? { kind: name, sessionId: id } : undefined;
+}
+
+/** `--on render a todo app` chooses where the app runs (when both clouds are configured). */
+function spawnCommand(rest: string): Command {
+  const m = /^--on[=\s]+(\S+)\s*([\s\S]*)$/i.exec(rest);
+  if (!m) return { kind: 'spawn', prompt: rest };
+  const provider = m[1]!.toLowerCase();
+  if (!(PROVIDERS as readonly string[]).includes(provider)) {
+    return {
+      kind: 'unknown',
+      name: `spawn --on ${provider.slice(0, 20)} (providers: ${PROVIDERS.join(', ')})`,
+    };
+  }
+  return { kind: 'spawn', prompt: m[2]!.trim(), provider: provider as ProviderName };
+}
+
+/**
+ * Parses a normalised message. `/spawn status` and `/status` mean the same; `/spawn stop abc123`
+ * stops app abc123, but `/spawn stop-watch for runners` is a prompt.
+ */
+export function parseCommand(text: string): Command {
+  const parts = splitCommand(text);
+  if (!parts) return { kind: 'message', text: text.trim() };
+  const [name, rest] = parts;
+  if (name === 'spawn' || name === 'new') {
+    const [word = '', ...more] = rest.split(/\s+/);
+    const lower = word.toLowerCase();
+    if ((SUBCOMMANDS as readonly string[]).includes(lower)) {
+      const sub = subcommand(lower as Subcommand, more.join(' '));
+      if (sub) return sub;
+    }
+    return spawnCommand(rest);
+  }
+  if (name === 'start') return { kind: 'help' };
+  if ((SUBCOMMANDS as readonly string[]).includes(name)) {
+    return subcommand(name as Subcommand, rest) ?? { kind: 'unknown', name: `${name} ${rest}`.trim() };
+  }
+  return { kind: 'unknown', name };
+}

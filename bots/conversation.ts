@@ -1,0 +1,197 @@
+import { effectivePlan } from '../src/billing/plans.js';
+import type { BillingService } from '../src/billing/service.js';
+import type { ConversationHandler, ConversationResult } from '../src/core/conversation.js';
+import type { IncomingAction, IncomingMessage } from '../src/core/incoming.js';
+import type { ConversationRef } from '../src/core/platform.js';
+import { isSpawnError, SpawnError } from '../src/errors.js';
+import type { Logger } from '../src/log.js';
+import type { Requester, SpawnService } from '../src/spawn/service.js';
+import {
+  type BillingConversation,
+  createBillingConversation,
+  isPurchasable,
+  type PurchaseContext,
+} from './billing.js';
+import { type Command, parseCommand } from './commands.js';
+import type { Views } from './views.js';
+
+export interface ConversationDeps {
+  spawn: SpawnService;
+  views: Views;
+  logger: Logger;
+  /** Plans and purchases; absent or disabled with billing off. */
+  billing?: BillingService;
+  now?: () => Date;
+}
+
+/** The platform-neutral conversation: commands and intents in, reply views out. */
+export function createConversation(deps: ConversationDeps): ConversationHandler {
+  const { spawn, views } = deps;
+  const now = deps.now ?? (() => new Date());
+  const billing = deps.billing?.enabled ? deps.billing : undefined;
+  const shop: BillingConversation | undefined = billing ? createBillingConversation(billing) : undefined;
+
+  async function purchaseContext(
+    requester: Requester,
+    conversation: ConversationRef,
+    sessionId?: string,
+  ): Promise<PurchaseContext> {
+    const user = await spawn.resolveUser(requester);
+    const session = sessionId ? await spawn.findSession(requester, conversation, sessionId) : undefined;
+    return { user, platform: requester.platform, conversation, ...(session ? { session } : {}) };
+  }
+
+  async function run(
+    requester: Requester,
+    conversation: ConversationRef,
+    fn: () => Promise<ConversationResult>,
+  ): Promise<ConversationResult> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (isSpawnError(e) && e.kind !== 'unavailable') {
+        const view = views.error(e);
+        if (shop && isPurchasable(e)) {
+          // Over a limit: say so, and offer what lifts it.
+          return {
+            replies: [await shop.limitReached(await purchaseContext(requester, conversation), e, view)],
+          };
+        }
+        return { replies: [view] };
+      }
+      deps.logger.error({ err: e instanceof Error ? e.message : String(e) }, 'conversation failed');
+      throw e;
+    }
+  }
+
+  /** A named app must exist; without a name, the conversation's (or the person's newest) app. */
+  async function target(requester: Requester, conversation: ConversationRef, sessionId: string | undefined) {
+    const session = await spawn.findSession(requester, conversation, sessionId);
+    if (!session && sessionId) {
+      throw new SpawnError('ERR_SESSION_NOT_FOUND', `I cannot find an app with id ${sessionId}.`);
+    }
+    return session;
+  }
+
+  /**
+   * Extends an app. With billing on, the free plan's Extend is a paid extension; paid plans
+   * extend for free up to their limit, then pay for more.
+   */
+  async function extend(
+    requester: Requester,
+    conversation: ConversationRef,
+    sessionId: string,
+  ): Promise<ConversationResult> {
+    if (shop) {
+      const ctx = await purchaseContext(requester, conversation, sessionId);
+      const session = ctx.session;
+      if (session && session.userId !== ctx.user.id) throw new SpawnError('ERR_NOT_OWNER');
+      if (session && effectivePlan(ctx.user) === 'free') {
+        const offer = await shop.paidExtension({ ...ctx, session });
+        if (offer) return { replies: [offer] };
+      }
+      try {
+        return { replies: [views.extended(await spawn.extend(sessionId, requester), now())] };
+      } catch (e) {
+        if (isSpawnError(e) && e.code === 'ERR_EXTEND_LIMIT' && session) {
+          const offer = await shop.paidExtension({ ...ctx, session });
+          if (offer) return { replies: [offer] };
+        }
+        throw e;
+      }
+    }
+    return { replies: [views.extended(await spawn.extend(sessionId, requester), now())] };
+  }
+
+  async function purchase(
+    kind: 'upgrade' | 'buy' | 'billing',
+    requester: Requester,
+    conversation: ConversationRef,
+  ): Promise<ConversationResult> {
+    if (!shop) return { replies: [views.billingOff()] };
+    const ctx = await purchaseContext(requester, conversation);
+    if (kind === 'upgrade') return { replies: [await shop.upgrade(ctx)] };
+    if (kind === 'buy') return { replies: [await shop.buy(ctx)] };
+    return { replies: [await shop.billingPage(ctx)] };
+  }
+
+  async function dispatch(message: IncomingMessage, command: Command): Promise<ConversationResult> {
+    const requester: Requester = { platform: message.platform, teamId: message.teamId, user: message.user };
+    switch (command.kind) {
+      case 'help':
+        return { replies: [views.help()] };
+      case 'upgrade':
+      case 'buy':
+      case 'billing':
+        return purchase(command.kind, requester, message.conversation);
+      case 'unknown':
+        return { replies: [views.unknownCommand(command.name)] };
+      case 'list':
+        return { replies: [views.list(await spawn.list(requester), now())] };
+      case 'status': {
+        const session = await target(requester, message.conversation, command.sessionId);
+        return { replies: [session ? views.sessionSummary(session, now()) : views.noSession()] };
+      }
+      case 'stop': {
+        const session = await target(requester, message.conversation, command.sessionId);
+        if (!session) return { replies: [views.noSession()] };
+        return { replies: [views.stopping(await spawn.stop(session.id, requester))] };
+      }
+      case 'extend': {
+        const session = await target(requester, message.conversation, command.sessionId);
+        if (!session) return { replies: [views.noSession()] };
+        return extend(requester, message.conversation, session.id);
+      }
+      case 'spawn':
+      case 'message': {
+        const prompt = command.kind === 'spawn' ? command.prompt : command.text;
+        const outcome = await spawn.request({
+          ...requester,
+          conversation: message.conversation,
+          prompt,
+          idempotencyKey: message.idempotencyKey,
+          newSession: command.kind === 'spawn',
+          ...(command.kind === 'spawn' && command.provider ? { provider: command.provider } : {}),
+          ...(message.correlationId ? { correlationId: message.correlationId } : {}),
+        });
+        return {
+          replies: [views.queued(outcome.session, outcome.build.iteration, outcome.duplicate)],
+          spawn: {
+            sessionId: outcome.session.id,
+            buildId: outcome.build.id,
+            iteration: outcome.build.iteration,
+            duplicate: outcome.duplicate,
+          },
+        };
+      }
+    }
+  }
+
+  async function act(action: IncomingAction): Promise<ConversationResult> {
+    const requester: Requester = { platform: action.platform, teamId: action.teamId, user: action.user };
+    switch (action.action) {
+      case 'stop':
+        return { replies: [views.stopping(await spawn.stop(action.sessionId, requester))] };
+      case 'extend':
+      case 'pay-extend':
+        return extend(requester, action.conversation, action.sessionId);
+      case 'upgrade':
+        return purchase('upgrade', requester, action.conversation);
+      case 'buy':
+        return purchase('buy', requester, action.conversation);
+    }
+  }
+
+  return {
+    handleMessage: (message) =>
+      run(
+        { platform: message.platform, teamId: message.teamId, user: message.user },
+        message.conversation,
+        () => dispatch(message, parseCommand(message.text)),
+      ),
+    handleAction: (action) =>
+      run({ platform: action.platform, teamId: action.teamId, user: action.user }, action.conversation, () =>
+        act(action),
+      ),
+  };
+}

@@ -1,0 +1,29 @@
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log.js';
+import { createClaudeBuilder } from './claude/index.js';
+import { createOfflineBuilder } from './offline/index.js';
+import type { Builder } from './types.js';
+import { withValidation } from './validate.js';
+
+/**
+ * Claude when ANTHROPIC_API_KEY is set, else the offline builder. Either way the files pass
+ * the same validation before anything is stored.
+ */
+export function createBuilder(config: Config, logger: Logger): Builder {
+  if (config.ANTHROPIC_API_KEY) {
+    return createClaudeBuilder({
+      apiKey: config.ANTHROPIC_API_KEY,
+      baseURL: config.ANTHROPIC_BASE_URL,
+      model: config.ANTHROPIC_MODEL,
+      timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
+      prices: {
+        inputPerMTok: config.ANTHROPIC_PRICE_INPUT_PER_MTOK,
+        outputPerMTok: config.ANTHROPIC_PRICE_OUTPUT_PER_MTOK,
+        cacheWritePerMTok: config.ANTHROPIC_PRICE_CACHE_WRITE_PER_MTOK,
+        cacheReadPerMTok: config.ANTHROPIC_PRICE_CACHE_READ_PER_MTOK,
+      },
+      logger,
+    });
+  }
+  return withValidation(createOfflineBuilder({ stepDelayMs: config.OFFLINE_BUILD_STEP_MS }));
+}

@@ -1,0 +1,27 @@
+import type { ConversationRef, Platform, PlatformUser } from './platform.js';
+import type { ActionId } from './view.js';
+
+/** A message from any platform, verified, deduplicated and normalised by its adapter. */
+export interface IncomingMessage {
+  readonly platform: Platform;
+  readonly teamId: string;
+  readonly user: PlatformUser;
+  readonly conversation: ConversationRef;
+  /** The text as the person wrote it, bot mentions removed; slash commands as `/name args`. */
+  readonly text: string;
+  /** The platform's id of this message (event id, update id, interaction id, ...). */
+  readonly idempotencyKey: string;
+  /** Follows the request from webhook to worker in the logs (the platform event id). */
+  readonly correlationId?: string;
+}
+
+/** A button press. */
+export interface IncomingAction {
+  readonly platform: Platform;
+  readonly teamId: string;
+  readonly user: PlatformUser;
+  readonly conversation: ConversationRef;
+  readonly action: ActionId;
+  readonly sessionId: string;
+  readonly idempotencyKey: string;
+}

@@ -1,0 +1,47 @@
+import type { Config } from '../config/index.js';
+import { CHECKS, type CheckResult, checkDatabase, checkQueues, checkRedisServer } from './checks.js';
+
+export type { CheckResult } from './checks.js';
+
+/**
+ * For every integration: configured and working, off, missing a variable, or unreachable.
+ * Prints no secret: only variable names, hosts and HTTP statuses.
+ */
+export async function runDoctor(config: Config, fetchImpl: typeof fetch = fetch): Promise<CheckResult[]> {
+  const results: CheckResult[] = [await checkDatabase(config), await checkRedisServer(config)];
+  if (results[1]?.state === 'ok') results.push(await checkQueues(config));
+  const probes = CHECKS.map(async (check): Promise<CheckResult> => {
+    const on = check.switches.some((v) => config[v] !== undefined);
+    if (!on)
+      return { name: check.name, state: 'off', detail: `not configured (set ${check.requires.join(', ')})` };
+    const missing = check.requires.filter((v) => config[v] === undefined);
+    if (missing.length > 0)
+      return { name: check.name, state: 'incomplete', detail: `missing ${missing.join(', ')}` };
+    return check.probe
+      ? check.probe(config, fetchImpl)
+      : { name: check.name, state: 'ok', detail: 'configured' };
+  });
+  results.push(...(await Promise.all(probes)));
+  return results;
+}
+
+const MARK: Record<CheckResult['state'], string> = {
+  ok: '✓',
+  off: '–',
+  incomplete: '!',
+  unreachable: '✗',
+  rejected: '✗',
+};
+
+export function formatDoctor(results: readonly CheckResult[], config: Config): string {
+  const lines = results.map((r) => `${MARK[r.state]} ${r.name.padEnd(10)} ${r.state.padEnd(12)} ${r.detail}`);
+  const builder = config.ANTHROPIC_API_KEY ? 'claude' : 'offline builder (no ANTHROPIC_API_KEY)';
+  const provider = config.PROVIDER ?? 'local';
+  lines.push('', `builder: ${builder}; provider: ${provider}; public URL: ${config.PUBLIC_URL}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Configured integrations that do not work make the doctor exit non-zero. */
+export function doctorFailed(results: readonly CheckResult[]): boolean {
+  return results.some((r) => r.state === 'unreachable' || r.state === 'rejected' || r.state === 'incomplete');
+}

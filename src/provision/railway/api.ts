@@ -1,0 +1,325 @@
+import { SpawnError } from '../../errors.js';
+import { type ProviderHttp, scrubProviderText } from '../resilience/http.js';
+
+/** Deployment statuses Railway documents. */
+export type RailwayDeploymentStatus =
+  | 'QUEUED'
+  | 'WAITING'
+  | 'INITIALIZING'
+  | 'BUILDING'
+  | 'DEPLOYING'
+  | 'SUCCESS'
+  | 'FAILED'
+  | 'CRASHED'
+  | 'REMOVED'
+  | 'SLEEPING'
+  | 'SKIPPED'
+  | 'NEEDS_APPROVAL';
+
+export interface RailwayDeployment {
+  readonly id: string;
+  readonly status: RailwayDeploymentStatus | string;
+}
+
+/** A service of the project as seen in the configured environment. */
+export interface RailwayService {
+  readonly id: string;
+  readonly name: string;
+  readonly latestDeployment: RailwayDeployment | undefined;
+  /** The `*.up.railway.app` domain, once one was created. */
+  readonly domain: string | undefined;
+}
+
+export interface RailwayApiOptions {
+  readonly http: ProviderHttp;
+  readonly projectId: string;
+  readonly environmentId: string;
+}
+
+interface CallOptions {
+  readonly signal?: AbortSignal;
+  readonly what: string;
+  readonly idempotent?: boolean;
+}
+
+interface GraphQlError {
+  readonly message?: unknown;
+}
+
+/** Services are read in pages of this many. */
+const SERVICES_PAGE_SIZE = 100;
+
+const SERVICES_QUERY = `query spawnServices($projectId: String!, $after: String) {
+  project(id: $projectId) {
+    services(first: ${SERVICES_PAGE_SIZE}, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      edges { node { id name serviceInstances { edges { node {
+        environmentId
+        latestDeployment { id status }
+        domains { serviceDomains { id domain } }
+      } } } } }
+    }
+  }
+}`;
+
+interface ServicesData {
+  project: {
+    services: {
+      pageInfo?: { hasNextPage?: boolean; endCursor?: string | null };
+      edges: {
+        node: {
+          id: string;
+          name: string;
+          serviceInstances?: {
+            edges: {
+              node: {
+                environmentId: string;
+                latestDeployment?: RailwayDeployment | null;
+                domains?: { serviceDomains?: { id: string; domain: string }[] };
+              };
+            }[];
+          };
+        };
+      }[];
+    };
+  } | null;
+}
+
+/**
+ * Railway's public GraphQL API, only the operations SpawnAI needs. GraphQL `errors` are errors
+ * even in a 200 answer: credentials refused → `ERR_CONFIG`, a missing object → `ERR_NOT_FOUND`,
+ * rate limits → `ERR_RATE_LIMITED`, Railway's own failures → `ERR_PROVIDER_UNAVAILABLE`,
+ * anything else → `ERR_DEPLOY_FAILED` with Railway's message.
+ */
+export class RailwayApi {
+  private readonly http: ProviderHttp;
+  readonly projectId: string;
+  readonly environmentId: string;
+
+  constructor(options: RailwayApiOptions) {
+    this.http = options.http;
+    this.projectId = options.projectId;
+    this.environmentId = options.environmentId;
+  }
+
+  private async call<T>(query: string, variables: Record<string, unknown>, options: CallOptions): Promise<T> {
+    const operationName = /^\s*(?:query|mutation)\s+(\w+)/.exec(query)?.[1];
+    const res = await this.http.request({
+      method: 'POST',
+      path: '',
+      body: { query, variables, ...(operationName ? { operationName } : {}) },
+      what: options.what,
+      idempotent: options.idempotent ?? query.trimStart().startsWith('query'),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const body = (typeof res.body === 'object' && res.body !== null ? res.body : {}) as {
+      data?: unknown;
+      errors?: GraphQlError[];
+    };
+    if (Array.isArray(body.errors) && body.errors.length > 0)
+      throw this.graphQlError(body.errors, options.what);
+    if (body.data === undefined || body.data === null) {
+      throw new SpawnError(
+        'ERR_PROVIDER_UNAVAILABLE',
+        `Railway answered without data while trying to ${options.what}`,
+      );
+    }
+    return body.data as T;
+  }
+
+  private graphQlError(errors: readonly GraphQlError[], what: string): SpawnError {
+    const message = scrubProviderText(
+      errors.map((e) => (typeof e.message === 'string' ? e.message : 'unknown error')).join('; '),
+    );
+    if (/not authori[sz]ed|unauthori[sz]ed|unauthenticated|invalid token/i.test(message)) {
+      return new SpawnError(
+        'ERR_CONFIG',
+        `Railway refused our credentials while trying to ${what} (${message}); check RAILWAY_API_TOKEN`,
+        { userMessage: "Railway refused this server's credentials; the operator needs to fix them." },
+      );
+    }
+    if (/not found/i.test(message)) return new SpawnError('ERR_NOT_FOUND', `Railway: ${message} (${what})`);
+    if (/rate limit/i.test(message)) {
+      return new SpawnError('ERR_RATE_LIMITED', `Railway: rate limited while trying to ${what}`, {
+        userMessage: 'Railway asked us to slow down; please try again in a few minutes.',
+      });
+    }
+    if (/internal server error|timed? ?out|unavailable|try again/i.test(message)) {
+      this.http.breaker.failure(message);
+      return new SpawnError('ERR_PROVIDER_UNAVAILABLE', `Railway failed to ${what}: ${message}`, {
+        userMessage: 'Railway is not answering properly right now; please try again in a few minutes.',
+      });
+    }
+    return new SpawnError('ERR_DEPLOY_FAILED', `Railway refused to ${what}: ${message}`);
+  }
+
+  /** Every service of the project, with its deployment and domain in our environment. */
+  async services(signal?: AbortSignal): Promise<RailwayService[]> {
+    const out: RailwayService[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const data = await this.call<ServicesData>(
+        SERVICES_QUERY,
+        { projectId: this.projectId, ...(after ? { after } : {}) },
+        { what: 'list the services', ...(signal ? { signal } : {}) },
+      );
+      if (!data.project)
+        throw new SpawnError('ERR_CONFIG', 'Railway: RAILWAY_PROJECT_ID names no project we can see');
+      for (const { node } of data.project.services.edges) {
+        const instance = node.serviceInstances?.edges
+          .map((e) => e.node)
+          .find((i) => i.environmentId === this.environmentId);
+        out.push({
+          id: node.id,
+          name: node.name,
+          latestDeployment: instance?.latestDeployment ?? undefined,
+          domain: instance?.domains?.serviceDomains?.[0]?.domain,
+        });
+      }
+      const page = data.project.services.pageInfo;
+      if (!page?.hasNextPage || !page.endCursor) return out;
+      after = page.endCursor;
+    }
+  }
+
+  /** Creates a service from the runtime image; Railway deploys it in the environment by itself. */
+  async createService(
+    name: string,
+    image: string,
+    variables: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<{ id: string; name: string }> {
+    const data = await this.call<{ serviceCreate: { id: string; name: string } }>(
+      `mutation serviceCreate($input: ServiceCreateInput!) { serviceCreate(input: $input) { id name } }`,
+      {
+        input: {
+          projectId: this.projectId,
+          environmentId: this.environmentId,
+          name,
+          source: { image },
+          variables,
+        },
+      },
+      { what: 'create the service', ...(signal ? { signal } : {}) },
+    );
+    return data.serviceCreate;
+  }
+
+  /** The service's own variables in our environment. */
+  async variables(serviceId: string, signal?: AbortSignal): Promise<Record<string, string>> {
+    const data = await this.call<{ variables: Record<string, string> | null }>(
+      `query serviceVariables($projectId: String!, $environmentId: String!, $serviceId: String!) {
+        variables(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId, unrendered: true)
+      }`,
+      { projectId: this.projectId, environmentId: this.environmentId, serviceId },
+      { what: "read the service's variables", ...(signal ? { signal } : {}) },
+    );
+    return data.variables ?? {};
+  }
+
+  /** Sets the variables without triggering a deploy (the caller deploys when it wants to). */
+  async upsertVariables(
+    serviceId: string,
+    variables: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.call<{ variableCollectionUpsert: boolean }>(
+      `mutation variableCollectionUpsert($input: VariableCollectionUpsertInput!) {
+        variableCollectionUpsert(input: $input)
+      }`,
+      {
+        input: {
+          projectId: this.projectId,
+          environmentId: this.environmentId,
+          serviceId,
+          variables,
+          skipDeploys: true,
+        },
+      },
+      { what: "set the service's variables", idempotent: true, ...(signal ? { signal } : {}) },
+    );
+  }
+
+  async latestDeployment(serviceId: string, signal?: AbortSignal): Promise<RailwayDeployment | undefined> {
+    const data = await this.call<{ serviceInstance: { latestDeployment: RailwayDeployment | null } | null }>(
+      `query latestDeployment($serviceId: String!, $environmentId: String!) {
+        serviceInstance(serviceId: $serviceId, environmentId: $environmentId) { latestDeployment { id status } }
+      }`,
+      { serviceId, environmentId: this.environmentId },
+      { what: "read the service's deployment", ...(signal ? { signal } : {}) },
+    );
+    return data.serviceInstance?.latestDeployment ?? undefined;
+  }
+
+  /** Starts a new deployment of the service; returns its id. */
+  async deploy(serviceId: string, signal?: AbortSignal): Promise<string> {
+    const data = await this.call<{ serviceInstanceDeployV2: string }>(
+      `mutation serviceInstanceDeployV2($serviceId: String!, $environmentId: String!) {
+        serviceInstanceDeployV2(serviceId: $serviceId, environmentId: $environmentId)
+      }`,
+      { serviceId, environmentId: this.environmentId },
+      { what: 'start a deployment', ...(signal ? { signal } : {}) },
+    );
+    return data.serviceInstanceDeployV2;
+  }
+
+  async deployment(id: string, signal?: AbortSignal): Promise<RailwayDeployment> {
+    const data = await this.call<{ deployment: RailwayDeployment | null }>(
+      `query deployment($id: String!) { deployment(id: $id) { id status } }`,
+      { id },
+      { what: 'read the deployment', ...(signal ? { signal } : {}) },
+    );
+    if (!data.deployment) throw new SpawnError('ERR_NOT_FOUND', 'Railway: the deployment disappeared');
+    return data.deployment;
+  }
+
+  /** The last `limit` lines the deployment logged (oldest first). */
+  async deploymentLogs(id: string, limit: number, signal?: AbortSignal): Promise<string[]> {
+    const data = await this.call<{ deploymentLogs: { message: string }[] | null }>(
+      `query deploymentLogs($deploymentId: String!, $limit: Int) {
+        deploymentLogs(deploymentId: $deploymentId, limit: $limit) { message severity timestamp }
+      }`,
+      { deploymentId: id, limit },
+      { what: "read the deployment's log", ...(signal ? { signal } : {}) },
+    );
+    return (data.deploymentLogs ?? []).map((l) => l.message);
+  }
+
+  async domains(serviceId: string, signal?: AbortSignal): Promise<string[]> {
+    const data = await this.call<{ domains: { serviceDomains: { domain: string }[] } }>(
+      `query domains($projectId: String!, $environmentId: String!, $serviceId: String!) {
+        domains(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId) {
+          serviceDomains { id domain }
+        }
+      }`,
+      { projectId: this.projectId, environmentId: this.environmentId, serviceId },
+      { what: "read the service's domains", ...(signal ? { signal } : {}) },
+    );
+    return data.domains.serviceDomains.map((d) => d.domain);
+  }
+
+  async createDomain(serviceId: string, targetPort: number, signal?: AbortSignal): Promise<string> {
+    const data = await this.call<{ serviceDomainCreate: { id: string; domain: string } }>(
+      `mutation serviceDomainCreate($input: ServiceDomainCreateInput!) {
+        serviceDomainCreate(input: $input) { id domain }
+      }`,
+      { input: { serviceId, environmentId: this.environmentId, targetPort } },
+      { what: 'create a domain', ...(signal ? { signal } : {}) },
+    );
+    return data.serviceDomainCreate.domain;
+  }
+
+  /** Deletes the service; a service that is already gone counts as deleted. */
+  async deleteService(serviceId: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.call<{ serviceDelete: boolean }>(
+        `mutation serviceDelete($id: String!) { serviceDelete(id: $id) }`,
+        { id: serviceId },
+        { what: 'delete the service', idempotent: true, ...(signal ? { signal } : {}) },
+      );
+    } catch (e) {
+      if (e instanceof SpawnError && e.code === 'ERR_NOT_FOUND') return;
+      throw e;
+    }
+  }
+}

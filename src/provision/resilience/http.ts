@@ -1,0 +1,255 @@
+import { SpawnError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { sleep } from '../../util/time.js';
+import { cancelledError } from '../wait.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import { backoffMs, retryAfterMs } from './retry.js';
+
+/** Longest time one request to a provider's API may take. */
+export const PROVIDER_REQUEST_TIMEOUT_MS = 15_000;
+/** Attempts per request (the first included) on 429, 5xx and network errors. */
+export const PROVIDER_MAX_ATTEMPTS = 4;
+/** A 429 asking for a longer pause than this is not waited out inside one request. */
+export const PROVIDER_MAX_RETRY_WAIT_MS = 10_000;
+/** Longest provider error text quoted in our messages. */
+const PROVIDER_MESSAGE_MAX_CHARS = 200;
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface ProviderHttpOptions {
+  /** The provider as people know it ("Railway"); used in every message. */
+  readonly label: string;
+  /** Requests go to `baseUrl + path`. */
+  readonly baseUrl: string;
+  /** Sent with every request (authorization). Never logged or quoted. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The variable holding the credential, named when the provider rejects it. */
+  readonly credentialVar: string;
+  readonly breaker: CircuitBreaker;
+  readonly logger: Logger;
+  /** Default {@link PROVIDER_REQUEST_TIMEOUT_MS}. */
+  readonly requestTimeoutMs?: number;
+  /** Default {@link PROVIDER_MAX_ATTEMPTS}. */
+  readonly maxAttempts?: number;
+  /** Default {@link PROVIDER_MAX_RETRY_WAIT_MS}. */
+  readonly maxRetryWaitMs?: number;
+}
+
+export interface ProviderRequest {
+  readonly method: HttpMethod;
+  /** Appended to the base URL ("" for a GraphQL endpoint). */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | number | undefined>>;
+  /** Sent as JSON. */
+  readonly body?: unknown;
+  readonly signal?: AbortSignal;
+  /** What the request does, for messages ("create the service"). */
+  readonly what: string;
+  /**
+   * Whether sending it twice is harmless when the first outcome is unknown (a timeout, a
+   * 5xx). Default: true for GET, PUT and DELETE, false for POST and PATCH. A request the
+   * provider refused with 429, or that never connected, is retried either way.
+   */
+  readonly idempotent?: boolean;
+  /** Statuses handed back to the caller instead of thrown (e.g. 404 of a lookup). */
+  readonly accept?: readonly number[];
+}
+
+export interface ProviderResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  /** Parsed JSON, the raw text when it is not JSON, or undefined when empty. */
+  readonly body: unknown;
+}
+
+/** Provider text for our messages: one line, no URLs with query strings (signed URLs), bounded. */
+export function scrubProviderText(text: string): string {
+  const oneLine = text
+    .replace(/https?:\/\/\S+\?\S*/g, '[url]')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return oneLine.length > PROVIDER_MESSAGE_MAX_CHARS
+    ? `${oneLine.slice(0, PROVIDER_MESSAGE_MAX_CHARS - 3)}...`
+    : oneLine;
+}
+
+/** The error text a provider put in its body: Render `{message}`, Supabase `{message}`, or plain text. */
+function providerMessage(body: unknown): string {
+  if (typeof body === 'string') return scrubProviderText(body);
+  if (typeof body === 'object' && body !== null) {
+    const message = (body as { message?: unknown }).message;
+    if (typeof message === 'string') return scrubProviderText(message);
+  }
+  return '';
+}
+
+function describeNetworkError(e: unknown, timeoutMs: number): string {
+  if (e instanceof Error && e.name === 'TimeoutError') {
+    return `no answer within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`;
+  }
+  const cause = (e as { cause?: unknown } | undefined)?.cause;
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string') return code;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The connection was refused: nothing was sent, so even a create may be sent again. */
+function neverSent(e: unknown): boolean {
+  const code = ((e as { cause?: unknown } | undefined)?.cause as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNREFUSED';
+}
+
+/**
+ * The one HTTP client of the cloud providers: a timeout per request, bounded retries with
+ * backoff on 429, 5xx and network errors (honouring `Retry-After`, `X-RateLimit-Reset` and
+ * `Ratelimit-Reset`), the provider's circuit breaker, and every failure mapped onto a
+ * SpawnError: `ERR_CONFIG` (credentials refused), `ERR_NOT_FOUND`, `ERR_RATE_LIMITED` (with
+ * `retryAfterMs`), `ERR_PROVIDER_UNAVAILABLE`, or `ERR_DEPLOY_FAILED` (any other refusal).
+ * Credentials and signed URLs never appear in an error or a log line.
+ */
+export class ProviderHttp {
+  readonly label: string;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly maxRetryWaitMs: number;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: ProviderHttpOptions) {
+    this.label = options.label;
+    this.timeoutMs = options.requestTimeoutMs ?? PROVIDER_REQUEST_TIMEOUT_MS;
+    this.maxAttempts = options.maxAttempts ?? PROVIDER_MAX_ATTEMPTS;
+    this.maxRetryWaitMs = options.maxRetryWaitMs ?? PROVIDER_MAX_RETRY_WAIT_MS;
+    this.logger = options.logger;
+  }
+
+  get breaker(): CircuitBreaker {
+    return this.options.breaker;
+  }
+
+  private url(req: ProviderRequest): string {
+    const url = new URL(`${this.options.baseUrl.replace(/\/+$/, '')}${req.path}`);
+    for (const [k, v] of Object.entries(req.query ?? {})) {
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    }
+    return url.toString();
+  }
+
+  private unavailable(req: ProviderRequest, reason: string, retryAfter?: number): SpawnError {
+    return new SpawnError('ERR_PROVIDER_UNAVAILABLE', `${this.label}: could not ${req.what} (${reason})`, {
+      ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}),
+      userMessage: `${this.label} is not answering properly right now; please try again in a few minutes.`,
+    });
+  }
+
+  private async pause(ms: number, req: ProviderRequest): Promise<void> {
+    try {
+      await sleep(ms, req.signal);
+    } catch {
+      throw cancelledError(req.signal!, `${this.label}: ${req.what}`);
+    }
+  }
+
+  /** Sends one logical request, retrying as described on the class. */
+  async request(req: ProviderRequest): Promise<ProviderResponse> {
+    const idempotent =
+      req.idempotent ?? (req.method === 'GET' || req.method === 'PUT' || req.method === 'DELETE');
+    const url = this.url(req);
+    const breaker = this.options.breaker;
+    for (let attempt = 1; ; attempt++) {
+      if (req.signal?.aborted) throw cancelledError(req.signal, `${this.label}: ${req.what}`);
+      breaker.check();
+      const timeout = AbortSignal.timeout(this.timeoutMs);
+      const started = Date.now();
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method: req.method,
+          headers: {
+            accept: 'application/json',
+            ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...this.options.headers,
+          },
+          ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
+          signal: req.signal ? AbortSignal.any([req.signal, timeout]) : timeout,
+        });
+      } catch (e) {
+        if (req.signal?.aborted) {
+          breaker.release();
+          throw cancelledError(req.signal, `${this.label}: ${req.what}`);
+        }
+        const reason = describeNetworkError(e, this.timeoutMs);
+        breaker.failure(reason);
+        const error = this.unavailable(req, reason);
+        if ((!idempotent && !neverSent(e)) || attempt >= this.maxAttempts) throw error;
+        const wait = backoffMs(attempt);
+        this.logger.warn(
+          { what: req.what, attempt, reason, waitMs: wait },
+          `${this.label} request failed; retrying`,
+        );
+        await this.pause(wait, req);
+        continue;
+      }
+      const text = await res.text().catch(() => '');
+      let body: unknown;
+      if (text !== '') {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = text;
+        }
+      }
+      this.logger.debug(
+        { method: req.method, path: req.path, status: res.status, ms: Date.now() - started },
+        `${this.label} API`,
+      );
+
+      if (res.status >= 500) {
+        const reason = `HTTP ${res.status}${providerMessage(body) ? `: ${providerMessage(body)}` : ''}`;
+        breaker.failure(reason);
+        const asked = retryAfterMs(res.headers);
+        const error = this.unavailable(req, reason, asked);
+        const wait = asked ?? backoffMs(attempt);
+        if (!idempotent || attempt >= this.maxAttempts || wait > this.maxRetryWaitMs) throw error;
+        this.logger.warn(
+          { what: req.what, attempt, status: res.status, waitMs: wait },
+          `${this.label} failed; retrying`,
+        );
+        await this.pause(wait, req);
+        continue;
+      }
+      breaker.success();
+
+      if (res.status === 429) {
+        const wait = retryAfterMs(res.headers) ?? backoffMs(attempt);
+        if (attempt < this.maxAttempts && wait <= this.maxRetryWaitMs) {
+          this.logger.warn({ what: req.what, attempt, waitMs: wait }, `${this.label} rate limit; waiting`);
+          await this.pause(wait, req);
+          continue;
+        }
+        const minutes = Math.max(1, Math.ceil(wait / 60_000));
+        throw new SpawnError('ERR_RATE_LIMITED', `${this.label}: rate limited while trying to ${req.what}`, {
+          retryAfterMs: wait,
+          userMessage: `${this.label} asked us to slow down; please try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+        });
+      }
+      if ((res.status >= 200 && res.status < 300) || req.accept?.includes(res.status)) {
+        return { status: res.status, headers: res.headers, body };
+      }
+      const detail = providerMessage(body);
+      if (res.status === 401 || res.status === 403) {
+        throw new SpawnError(
+          'ERR_CONFIG',
+          `${this.label} refused our credentials (HTTP ${res.status}) while trying to ${req.what}; check ${this.options.credentialVar}`,
+          { userMessage: `${this.label} refused this server's credentials; the operator needs to fix them.` },
+        );
+      }
+      if (res.status === 404) {
+        throw new SpawnError('ERR_NOT_FOUND', `${this.label}: not found while trying to ${req.what}`);
+      }
+      throw new SpawnError(
+        'ERR_DEPLOY_FAILED',
+        `${this.label} refused to ${req.what} (HTTP ${res.status}${detail ? `: ${detail}` : ''})`,
+      );
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import { SpawnError } from '../errors.js';
+import { sleep } from '../util/time.js';
+
+/** Pause between two attempts, unless the caller sets `intervalMs`. */
+export const WAIT_HTTP_INTERVAL_MS = 500;
+/** An attempt is only started with at least this much time left (the first one always is). */
+const WAIT_HTTP_MIN_ATTEMPT_MS = 250;
+/** Longest a single attempt may take before it counts as failed. */
+export const WAIT_HTTP_REQUEST_TIMEOUT_MS = 5_000;
+
+/** What one attempt saw: an HTTP status, or why there was none. */
+export interface WaitAttempt {
+  readonly attempt: number;
+  readonly status?: number;
+  readonly error?: string;
+}
+
+export interface WaitForHttpOkOptions {
+  /** Give up after this long. */
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+  /** Pause between attempts; default {@link WAIT_HTTP_INTERVAL_MS}. */
+  readonly intervalMs?: number;
+  /** Called after every attempt that did not answer 200. */
+  readonly onAttempt?: (attempt: WaitAttempt) => void;
+}
+
+/**
+ * The error to throw when `signal` ended an operation: its reason if that is already a
+ * SpawnError, else an `ERR_DEPLOY_TIMEOUT` saying it was cancelled.
+ */
+export function cancelledError(signal: AbortSignal, what: string): SpawnError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof SpawnError) return reason;
+  return new SpawnError('ERR_DEPLOY_TIMEOUT', `${what} was cancelled`, { cause: reason });
+}
+
+/** A short, secret-free description of why a fetch failed ("ECONNREFUSED", "timeout"). */
+function describeFetchError(e: unknown): string {
+  if (e instanceof Error) {
+    if (e.name === 'TimeoutError') return 'no answer within the request timeout';
+    const cause = (e as { cause?: unknown }).cause;
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    if (typeof code === 'string') return code;
+    if (cause instanceof Error) return cause.message;
+    return e.message;
+  }
+  return String(e);
+}
+
+/**
+ * Polls `url` with GET until it answers 200, each request bounded by
+ * {@link WAIT_HTTP_REQUEST_TIMEOUT_MS} (and by what is left of `timeoutMs`).
+ *
+ * @throws SpawnError `ERR_DEPLOY_TIMEOUT` with the last status or error seen when `timeoutMs`
+ * passes, or when `signal` aborts.
+ */
+export async function waitForHttpOk(url: string, options: WaitForHttpOkOptions): Promise<void> {
+  const { timeoutMs, signal } = options;
+  const intervalMs = options.intervalMs ?? WAIT_HTTP_INTERVAL_MS;
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no attempt finished';
+  for (let attempt = 1; ; attempt++) {
+    if (signal?.aborted) throw cancelledError(signal, 'waiting for the app');
+    const left = deadline - Date.now();
+    // A last attempt with a few milliseconds left would only report its own timeout.
+    if (attempt > 1 && left < WAIT_HTTP_MIN_ATTEMPT_MS) break;
+    const timeout = AbortSignal.timeout(Math.max(1, Math.min(WAIT_HTTP_REQUEST_TIMEOUT_MS, left)));
+    const requestSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    try {
+      const res = await fetch(url, { signal: requestSignal, redirect: 'follow' });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.status === 200) return;
+      last = `HTTP ${res.status}`;
+      options.onAttempt?.({ attempt, status: res.status });
+    } catch (e) {
+      if (signal?.aborted) throw cancelledError(signal, 'waiting for the app');
+      last = describeFetchError(e);
+      options.onAttempt?.({ attempt, error: last });
+    }
+    const wait = Math.min(intervalMs, deadline - Date.now());
+    if (wait <= 0) break;
+    try {
+      await sleep(wait, signal);
+    } catch {
+      throw cancelledError(signal!, 'waiting for the app');
+    }
+  }
+  throw new SpawnError(
+    'ERR_DEPLOY_TIMEOUT',
+    `the app did not answer HTTP 200 within ${Math.round(timeoutMs / 100) / 10} s (last: ${last})`,
+  );
+}

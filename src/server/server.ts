@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import helmet from '@fastify/helmet';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../log.js';
+import { instrumentHttp } from '../metrics/instrument.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { registerErrorHandler } from './errors.js';
+import { type ReadinessCheck, registerHealthRoutes } from './health.js';
+import { registerRawBodyParsers } from './raw-body.js';
+
+export interface ServerOptions {
+  logger: Logger;
+  bodyLimit: number;
+  trustProxy: boolean;
+  readiness: Readonly<Record<string, ReadinessCheck>>;
+  /** Request latency histograms and `GET /metrics`. */
+  metrics?: Metrics;
+}
+
+/** Incoming request ids are kept when they look like ids; anything else is replaced. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The Fastify app every HTTP surface mounts on: webhooks, web chat, health, metrics, admin.
+ * Routes are added by the composition root before `listen`.
+ */
+export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit,
+    trustProxy: options.trustProxy,
+    requestIdHeader: 'x-request-id',
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+      },
+    },
+    // Preview links open apps on other origins (ports); do not isolate the opener.
+    crossOriginOpenerPolicy: false,
+  });
+  registerRawBodyParsers(app);
+  registerErrorHandler(app);
+  registerHealthRoutes(app, options.readiness);
+  const metrics = options.metrics;
+  if (metrics) {
+    instrumentHttp(app, metrics);
+    app.get('/metrics', async (_request, reply) => {
+      const { contentType, body } = await metrics.render();
+      return reply.type(contentType).send(body);
+    });
+  }
+  return app;
+}

@@ -1,0 +1,430 @@
+import type { ConversationRef, Platform, PlatformUser } from '../core/platform.js';
+import { conversationKey } from '../core/platform.js';
+import { isTerminal } from '../core/status.js';
+import type { BuildRow, Repos, SessionRow, UserRow } from '../db/repos/index.js';
+import { SpawnError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Notifier } from '../notify/notifier.js';
+import { STAGE_PERCENT } from '../notify/progress.js';
+import type { ProviderName } from '../provision/types.js';
+import { jobIdFor } from '../queue/jobs.js';
+import type { Queues } from '../queue/producer.js';
+import { injectTrace } from '../tracing.js';
+import { HOUR_MS, MINUTE_MS } from '../util/time.js';
+import type { SpawnGuard } from './guard.js';
+import { newSessionId } from './ids.js';
+import type { LimitsPolicy, PlanLimits } from './limits.js';
+
+/** Who is asking, as their platform knows them. */
+export interface Requester {
+  readonly platform: Platform;
+  readonly teamId: string;
+  readonly user: PlatformUser;
+}
+
+export interface SpawnRequest extends Requester {
+  readonly conversation: ConversationRef;
+  readonly prompt: string;
+  /** The platform's id of the message (event id, update id, ...): the same message is one build. */
+  readonly idempotencyKey: string;
+  /** `/spawn` always starts a new app; a plain message iterates on the conversation's live one. */
+  readonly newSession: boolean;
+  /** Where the app should run (`/spawn --on render ...`); default: the configured provider. */
+  readonly provider?: ProviderName;
+  readonly correlationId?: string;
+}
+
+export interface SpawnOutcome {
+  readonly kind: 'created' | 'iterating';
+  readonly session: SessionRow;
+  readonly build: BuildRow;
+  /** The same message was seen before; nothing new was started. */
+  readonly duplicate: boolean;
+}
+
+export interface SpawnServiceDeps {
+  repos: Repos;
+  queues: Queues;
+  notifier: Notifier;
+  limits: LimitsPolicy;
+  /** Rate limits and spend caps of paid plans (absent with billing off). */
+  guard?: SpawnGuard;
+  builderName: 'offline' | 'claude';
+  /** Where new sessions run unless the request names another. */
+  provider: ProviderName;
+  /** Providers configured on this server (a request may choose among them). */
+  providers: readonly ProviderName[];
+  promptMaxChars: number;
+  logger: Logger;
+  now?: () => Date;
+}
+
+class DuplicateRequest extends Error {}
+
+/**
+ * Turns a request into a session and a queued job: user and identity upsert, quota check,
+ * session and build rows, enqueue with a job id derived from the message's idempotency key.
+ */
+export class SpawnService {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: SpawnServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  validatePrompt(prompt: string): string {
+    const p = prompt.trim();
+    if (p.length === 0) throw new SpawnError('ERR_PROMPT_EMPTY');
+    if (p.length > this.deps.promptMaxChars) {
+      throw new SpawnError(
+        'ERR_PROMPT_TOO_LONG',
+        `That request is ${p.length} characters long; the limit is ${this.deps.promptMaxChars}.`,
+      );
+    }
+    return p;
+  }
+
+  /** The provider a new session runs on: the one asked for, if configured, else the default. */
+  chooseProvider(asked: ProviderName | undefined): ProviderName {
+    if (!asked) return this.deps.provider;
+    if (!this.deps.providers.includes(asked)) {
+      throw new SpawnError('ERR_PROVIDER_NOT_CONFIGURED', undefined, {
+        userMessage: `${asked} is not configured on this server; apps can run on: ${this.deps.providers.join(', ')}.`,
+      });
+    }
+    return asked;
+  }
+
+  async request(req: SpawnRequest): Promise<SpawnOutcome> {
+    const prompt = this.validatePrompt(req.prompt);
+    const provider = this.chooseProvider(req.provider);
+    const requestKey = `${req.platform}:${req.idempotencyKey}`;
+    const seen = await this.existing(requestKey);
+    if (seen) return seen;
+
+    let outcome: SpawnOutcome;
+    try {
+      outcome = await this.deps.repos.transaction(async (tx) => {
+        const { user } = await tx.users.upsertByIdentity({
+          platform: req.platform,
+          teamId: req.teamId,
+          platformUserId: req.user.id,
+          displayName: req.user.name,
+        });
+        // Serialises this user's requests: quota checks cannot race each other.
+        const locked = (await tx.users.getForUpdate(user.id)) ?? user;
+        const limits = this.deps.limits.limitsFor(locked);
+        const active = req.newSession
+          ? undefined
+          : await tx.sessions.findActiveInConversation(conversationKey(req.conversation));
+        const iterate = active !== undefined && active.userId === locked.id;
+        if (iterate) await this.checkNotBusy(tx, active);
+        else await this.checkNewSession(tx, locked, limits, provider, req.provider !== undefined);
+        await this.checkDailyBuilds(tx, locked, limits);
+        await this.deps.guard?.check({
+          tx,
+          user: locked,
+          limits,
+          provider: iterate ? (active.provider as ProviderName) : provider,
+          ...(iterate ? { session: active } : {}),
+        });
+        return iterate
+          ? this.createIteration(tx, active, prompt, requestKey)
+          : this.createSession(tx, locked, limits, req, prompt, requestKey, provider);
+      });
+    } catch (e) {
+      if (e instanceof DuplicateRequest) {
+        const again = await this.existing(requestKey);
+        if (again) return again;
+      }
+      throw e;
+    }
+
+    const { session, build } = outcome;
+    await this.deps.queues.enqueueSpawn(
+      {
+        buildId: build.id,
+        sessionId: session.id,
+        correlationId: req.correlationId ?? requestKey,
+        trace: injectTrace(),
+      },
+      build.jobId,
+    );
+    await this.deps.notifier.publish(
+      {
+        sessionId: session.id,
+        buildId: build.id,
+        iteration: build.iteration,
+        stage: outcome.kind === 'created' ? 'queued' : 'building',
+        percent: STAGE_PERCENT.queued,
+        detail: outcome.kind === 'created' ? 'waiting for a worker' : `iteration ${build.iteration} queued`,
+        final: false,
+        at: Date.now(),
+      },
+      req.correlationId,
+    );
+    this.deps.logger.info(
+      { sessionId: session.id, buildId: build.id, kind: outcome.kind, correlationId: req.correlationId },
+      'spawn requested',
+    );
+    return outcome;
+  }
+
+  private async existing(requestKey: string): Promise<SpawnOutcome | undefined> {
+    const build = await this.deps.repos.builds.getByRequestKey(requestKey);
+    if (!build) return undefined;
+    const session = await this.deps.repos.sessions.get(build.sessionId);
+    if (!session) return undefined;
+    return { kind: build.iteration === 1 ? 'created' : 'iterating', session, build, duplicate: true };
+  }
+
+  /** Over the daily builds, a bought credit pays for the build; without one it is refused. */
+  private async checkDailyBuilds(tx: Repos, user: UserRow, limits: PlanLimits): Promise<void> {
+    const since = new Date(this.now().getTime() - 24 * HOUR_MS);
+    const used = await tx.builds.countForUserSince(user.id, since);
+    if (used < limits.buildsPerDay) return;
+    if (user.credits > 0) {
+      await tx.users.update(user.id, { credits: user.credits - 1 });
+      await tx.audit.write({
+        actor: `user:${user.id}`,
+        action: 'credits.used',
+        subjectType: 'user',
+        subjectId: user.id,
+        data: { left: user.credits - 1 },
+      });
+      return;
+    }
+    throw new SpawnError(
+      'ERR_QUOTA_BUILDS',
+      `You have used all ${limits.buildsPerDay} builds of the last 24 hours on the ${limits.plan} plan.`,
+    );
+  }
+
+  private async checkNewSession(
+    tx: Repos,
+    user: UserRow,
+    limits: PlanLimits,
+    provider: ProviderName,
+    asked: boolean,
+  ): Promise<void> {
+    const live = await tx.sessions.countActiveByUser(user.id);
+    if (live >= limits.liveSessions) {
+      throw new SpawnError(
+        'ERR_QUOTA_LIVE',
+        `You already have ${live} app${live === 1 ? '' : 's'} running; the ${limits.plan} plan allows ${limits.liveSessions}. Stop one with /stop first.`,
+      );
+    }
+    if (limits.providers && !limits.providers.includes(provider)) {
+      throw new SpawnError('ERR_PLAN_PROVIDER', undefined, {
+        userMessage: `${asked ? 'The' : 'On this server, the'} ${limits.plan} plan cannot run apps on ${provider}; it runs them on ${limits.providers.join(', ')}.`,
+      });
+    }
+  }
+
+  private async checkNotBusy(tx: Repos, session: SessionRow): Promise<void> {
+    const unfinished = await tx.builds.unfinishedForSession(session.id);
+    if (unfinished) {
+      throw new SpawnError('ERR_BUSY', undefined, {
+        userMessage: `Still working on change ${unfinished.iteration} of this app; send your next change when it is live.`,
+      });
+    }
+  }
+
+  private async createSession(
+    tx: Repos,
+    user: UserRow,
+    limits: PlanLimits,
+    req: SpawnRequest,
+    prompt: string,
+    requestKey: string,
+    provider: ProviderName,
+  ): Promise<SpawnOutcome> {
+    const session = await tx.sessions.create({
+      id: newSessionId(),
+      userId: user.id,
+      platform: req.platform,
+      conversationKey: conversationKey(req.conversation),
+      conversation: req.conversation,
+      prompt,
+      provider,
+      ttlMinutes: limits.ttlMinutes,
+    });
+    const build = await tx.builds.createOnce({
+      sessionId: session.id,
+      iteration: 1,
+      requestKey,
+      jobId: jobIdFor('spawn', requestKey),
+      prompt,
+      builder: this.deps.builderName,
+    });
+    if (!build) throw new DuplicateRequest();
+    return { kind: 'created', session, build, duplicate: false };
+  }
+
+  private async createIteration(
+    tx: Repos,
+    session: SessionRow,
+    prompt: string,
+    requestKey: string,
+  ): Promise<SpawnOutcome> {
+    const latest = await tx.builds.latestForSession(session.id);
+    const build = await tx.builds.createOnce({
+      sessionId: session.id,
+      iteration: (latest?.iteration ?? 0) + 1,
+      requestKey,
+      jobId: jobIdFor('spawn', requestKey),
+      prompt,
+      builder: this.deps.builderName,
+    });
+    if (!build) throw new DuplicateRequest();
+    return { kind: 'iterating', session, build, duplicate: false };
+  }
+
+  /** The user behind a platform identity (created on first sight). */
+  async resolveUser(requester: Requester): Promise<UserRow> {
+    const { user } = await this.deps.repos.users.upsertByIdentity({
+      platform: requester.platform,
+      teamId: requester.teamId,
+      platformUserId: requester.user.id,
+      displayName: requester.user.name,
+    });
+    return user;
+  }
+
+  /** A session by id, or else the conversation's active one, or else the person's newest active one. */
+  async findSession(
+    requester: Requester,
+    conversation: ConversationRef | undefined,
+    sessionId?: string,
+  ): Promise<SessionRow | undefined> {
+    if (sessionId) return this.deps.repos.sessions.get(sessionId);
+    if (conversation) {
+      const inConversation = await this.deps.repos.sessions.findActiveInConversation(
+        conversationKey(conversation),
+      );
+      if (inConversation) return inConversation;
+    }
+    const user = await this.resolveUser(requester);
+    const [newest] = await this.deps.repos.sessions.listByUser(user.id, { activeOnly: true, limit: 1 });
+    return newest;
+  }
+
+  async list(requester: Requester, limit = 10): Promise<SessionRow[]> {
+    const user = await this.resolveUser(requester);
+    return this.deps.repos.sessions.listByUser(user.id, { limit });
+  }
+
+  private async requireOwner(
+    sessionId: string,
+    requester: Requester,
+  ): Promise<{ session: SessionRow; user: UserRow }> {
+    const session = await this.deps.repos.sessions.get(sessionId);
+    if (!session) throw new SpawnError('ERR_SESSION_NOT_FOUND', `I cannot find an app with id ${sessionId}.`);
+    const user = await this.resolveUser(requester);
+    if (session.userId !== user.id) throw new SpawnError('ERR_NOT_OWNER');
+    return { session, user };
+  }
+
+  /** Stops a session (owner only): the app is destroyed by the worker, the card says so. */
+  async stop(sessionId: string, requester: Requester, reason = 'stopped by its owner'): Promise<SessionRow> {
+    const { session, user } = await this.requireOwner(sessionId, requester);
+    if (isTerminal(session.status)) {
+      throw new SpawnError('ERR_SESSION_ENDED', undefined, {
+        userMessage: `That app has already ${session.status}.`,
+      });
+    }
+    return this.end(session, 'stopped', `user:${user.id}`, reason);
+  }
+
+  /**
+   * Ends a session: status change with its audit row, the app and bundles removed by a
+   * reap job, the status card and the conversation told.
+   */
+  async end(
+    session: SessionRow,
+    status: 'stopped' | 'expired' | 'failed',
+    actor: string,
+    reason: string,
+  ): Promise<SessionRow> {
+    const { session: ended, changed } = await this.deps.repos.sessions.transition(session.id, status, {
+      actor,
+      reason,
+    });
+    if (!changed) return ended;
+    const latest = await this.deps.repos.builds.latestForSession(session.id);
+    if (latest && ['queued', 'building', 'deploying'].includes(latest.status)) {
+      await this.deps.repos.builds.update(latest.id, {
+        status: 'cancelled',
+        finishedAt: this.now(),
+        error: reason,
+      });
+    }
+    await this.deps.queues.enqueueReap(
+      { kind: 'destroy', sessionId: session.id, reason },
+      `destroy-${session.id}`,
+    );
+    if (latest) {
+      await this.deps.notifier.publish({
+        sessionId: session.id,
+        buildId: latest.id,
+        iteration: latest.iteration,
+        stage: status,
+        percent: 100,
+        detail: reason,
+        final: true,
+        reason,
+        at: Date.now(),
+      });
+    }
+    return ended;
+  }
+
+  /** Adds the plan's extension time, up to the plan's longest lifetime. Owner only. */
+  async extend(sessionId: string, requester: Requester): Promise<SessionRow> {
+    const { session, user } = await this.requireOwner(sessionId, requester);
+    if (isTerminal(session.status)) {
+      throw new SpawnError('ERR_SESSION_ENDED', undefined, {
+        userMessage: `That app has already ${session.status}.`,
+      });
+    }
+    const limits = this.deps.limits.limitsFor(user);
+    const cap = session.createdAt.getTime() + limits.maxSessionMinutes * MINUTE_MS;
+    const base = session.expiresAt?.getTime() ?? this.now().getTime() + session.ttlMinutes * MINUTE_MS;
+    if (base >= cap) {
+      throw new SpawnError('ERR_EXTEND_LIMIT', undefined, {
+        userMessage: `This app already runs as long as the ${limits.plan} plan allows (${Math.round(limits.maxSessionMinutes / 60)} h in all).`,
+      });
+    }
+    const until = new Date(Math.min(base + limits.extendMinutes * MINUTE_MS, cap));
+    const patch = session.expiresAt
+      ? { expiresAt: until }
+      : { ttlMinutes: session.ttlMinutes + Math.round((until.getTime() - base) / MINUTE_MS) };
+    const updated = (await this.deps.repos.sessions.update(session.id, patch)) ?? session;
+    await this.deps.repos.audit.write({
+      actor: `user:${user.id}`,
+      action: 'session.extended',
+      subjectType: 'session',
+      subjectId: session.id,
+      data: { until: until.toISOString() },
+    });
+    await this.refreshCard(updated);
+    return updated;
+  }
+
+  /** Re-publishes the latest state so the card shows changed facts (e.g. time left). */
+  private async refreshCard(session: SessionRow): Promise<void> {
+    if (session.status !== 'live') return; // a building card shows no time left yet
+    const latest = await this.deps.repos.builds.latestForSession(session.id);
+    if (latest?.status !== 'succeeded') return; // an iteration is under way; its card moves anyway
+    await this.deps.notifier.publish({
+      sessionId: session.id,
+      buildId: latest.id,
+      iteration: latest.iteration,
+      stage: 'live',
+      percent: 100,
+      detail: 'time extended',
+      final: true,
+      at: Date.now(),
+    });
+  }
+}

@@ -1,0 +1,132 @@
+import { DelayedError, type Job } from 'bullmq';
+import type { MessengerRegistry } from '../core/messenger.js';
+import { conversationKey, type MessageRef } from '../core/platform.js';
+import type { Button } from '../core/view.js';
+import type { Repos, SessionRow } from '../db/repos/index.js';
+import { isSpawnError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { StatusStore } from '../notify/status-store.js';
+import type { StatusViews } from '../notify/views.js';
+import type { NotifyJobData } from '../queue/jobs.js';
+import type { Queues } from '../queue/producer.js';
+import { sleep } from '../util/time.js';
+
+export interface NotifyDeps {
+  repos: Repos;
+  statusStore: StatusStore;
+  messengers: MessengerRegistry;
+  views: StatusViews;
+  queues: Queues;
+  logger: Logger;
+  /** The Upgrade button of a session's card (billing), if any. */
+  upgradeButton?: (session: SessionRow) => Promise<Button | undefined>;
+}
+
+/** More rounds than this in one job and the next job (coalesced by BullMQ) takes over. */
+const MAX_ROUNDS_PER_JOB = 20;
+
+/**
+ * Delivers status cards and posts. Per session: intermediate states coalesce (latest wins),
+ * edits are paced by the platform's interval and only start after the previous one finished,
+ * and the final state is always delivered, then posted as a new message.
+ */
+export function createNotifyProcessor(deps: NotifyDeps) {
+  return async (job: Job<NotifyJobData>, token?: string): Promise<void> => {
+    try {
+      if (job.data.kind === 'post') await deliverPost(deps, job.data);
+      else await deliverStatus(deps, job.data.sessionId);
+    } catch (e) {
+      if (isSpawnError(e) && e.kind === 'rate_limited') {
+        // The platform said when; waiting it out is not a failed attempt.
+        const waitMs = Math.max(e.retryAfterMs ?? 1000, 250);
+        deps.logger.info({ jobId: job.id, waitMs }, 'platform rate limit; delivery delayed');
+        await job.moveToDelayed(Date.now() + waitMs, token);
+        throw new DelayedError();
+      }
+      if (isSpawnError(e) && !e.retryable) {
+        // Auth, permission, gone: retrying changes nothing. Logged, then dropped.
+        deps.logger.warn({ jobId: job.id, code: e.code, err: e.message }, 'message could not be delivered');
+        return;
+      }
+      throw e;
+    }
+  };
+}
+
+async function deliverPost(deps: NotifyDeps, data: Extract<NotifyJobData, { kind: 'post' }>): Promise<void> {
+  const messenger = deps.messengers.get(data.conversation.platform);
+  if (!messenger) {
+    deps.logger.warn({ platform: data.conversation.platform }, 'no messenger for platform; post dropped');
+    return;
+  }
+  await messenger.post(data.conversation, data.view);
+}
+
+async function deliverStatus(deps: NotifyDeps, sessionId: string): Promise<void> {
+  const { repos, statusStore, messengers, views, logger } = deps;
+  for (let round = 0; round < MAX_ROUNDS_PER_JOB; round++) {
+    const latest = await statusStore.latest(sessionId);
+    if (!latest) return;
+    const delivered = await statusStore.delivered(sessionId);
+    if (latest.version <= delivered.version) return;
+
+    const before = await repos.sessions.get(sessionId);
+    if (!before) return;
+    const messenger = messengers.get(before.platform);
+    if (!messenger) {
+      logger.warn({ platform: before.platform, sessionId }, 'no messenger for platform; status dropped');
+      return;
+    }
+    const waitMs = delivered.at + messenger.editIntervalMs(before.conversation) - Date.now();
+    if (waitMs > 0) await sleep(waitMs);
+
+    // Re-read after waiting: newer events that arrived meanwhile coalesce into this edit,
+    // and the card must show the session as it is now, not as it was before the wait.
+    const current = (await statusStore.latest(sessionId)) ?? latest;
+    const session = (await repos.sessions.get(sessionId)) ?? before;
+    const { event } = current;
+    const build = await repos.builds.get(event.buildId);
+    const input = {
+      session,
+      build,
+      event,
+      sessionCostMicroUsd: await repos.builds.costForSession(sessionId),
+      now: new Date(),
+      upgrade: await deps.upgradeButton?.(session).catch(() => undefined),
+    };
+    const card = views.statusCard(input);
+    const existing: MessageRef | null =
+      build?.statusMessage ?? (build?.iteration === 1 || !build ? session.statusMessage : null);
+
+    let conversation = session.conversation;
+    if (existing) {
+      await messenger.update(existing, card);
+    } else {
+      const ref = await messenger.post(session.conversation, card);
+      conversation = ref.conversation;
+      if (build) await repos.builds.update(build.id, { statusMessage: ref });
+      if (!session.statusMessage) {
+        // The first status message may have opened a thread: follow-ups there belong to this session.
+        await repos.sessions.update(sessionId, {
+          statusMessage: ref,
+          conversation: ref.conversation,
+          conversationKey: conversationKey(ref.conversation),
+        });
+      }
+    }
+    await statusStore.markDelivered(sessionId, current.version, Date.now());
+
+    if (event.final) {
+      const fresh = (await repos.sessions.get(sessionId)) ?? session;
+      await deps.queues.enqueuePost(
+        {
+          kind: 'post',
+          sessionId,
+          conversation: fresh.conversation ?? conversation,
+          view: views.resultMessage({ ...input, session: fresh }),
+        },
+        `final-${event.buildId}-${event.stage}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,250 @@
+import type { Job } from 'bullmq';
+import { isTerminal } from '../core/status.js';
+import type { Repos, SessionRow } from '../db/repos/index.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Notifier } from '../notify/notifier.js';
+import type { Provider, ProviderName } from '../provision/types.js';
+import { waitForHttpOk } from '../provision/wait.js';
+import type { ReapJobData } from '../queue/jobs.js';
+import type { Queues } from '../queue/producer.js';
+import type { SpawnService } from '../spawn/service.js';
+import type { BundleStore } from '../storage/types.js';
+import { MINUTE_MS } from '../util/time.js';
+
+export interface ReapDeps {
+  repos: Repos;
+  providers: ReadonlyMap<ProviderName, Provider>;
+  store: BundleStore;
+  spawn: SpawnService;
+  notifier: Notifier;
+  queues: Queues;
+  logger: Logger;
+  deployTimeoutMs: number;
+  /** An unfinished build whose job is gone for this long is recovered. */
+  lostJobAfterMs?: number;
+}
+
+export interface SweepReport {
+  expired: string[];
+  orphansRemoved: string[];
+  restarted: string[];
+  recovered: string[];
+  failed: string[];
+}
+
+const INBOUND_EVENT_RETENTION_MS = 7 * 24 * 60 * MINUTE_MS;
+
+/**
+ * The reaper: ends sessions whose time ran out, removes apps no live session owns, restarts
+ * live apps that stopped running (e.g. after the service restarted), and recovers builds whose
+ * job was lost, so no app keeps running unpaid and no session stays stuck.
+ */
+export function createReapProcessor(deps: ReapDeps) {
+  return async (job: Job<ReapJobData>): Promise<SweepReport | 'destroyed'> => {
+    if (job.data.kind === 'destroy') {
+      await destroySession(deps, job.data.sessionId, job.data.reason);
+      return 'destroyed';
+    }
+    return sweep(deps);
+  };
+}
+
+export async function sweep(deps: ReapDeps): Promise<SweepReport> {
+  const report: SweepReport = { expired: [], orphansRemoved: [], restarted: [], recovered: [], failed: [] };
+  await expire(deps, report);
+  await removeOrphans(deps, report);
+  await restartStopped(deps, report);
+  await recoverLostBuilds(deps, report);
+  await deps.repos.inboundEvents.prune(new Date(Date.now() - INBOUND_EVENT_RETENTION_MS));
+  const changed = Object.values(report).some((list) => list.length > 0);
+  if (changed) deps.logger.info(report, 'reaper sweep');
+  return report;
+}
+
+async function expire(deps: ReapDeps, report: SweepReport): Promise<void> {
+  for (const session of await deps.repos.sessions.listExpired(new Date())) {
+    try {
+      await deps.spawn.end(session, 'expired', 'reaper', 'its time ran out');
+      report.expired.push(session.id);
+    } catch (e) {
+      deps.logger.error({ sessionId: session.id, err: describeError(e) }, 'could not expire a session');
+    }
+  }
+}
+
+async function destroySession(deps: ReapDeps, sessionId: string, reason: string): Promise<void> {
+  const session = await deps.repos.sessions.get(sessionId);
+  if (session && !isTerminal(session.status)) {
+    deps.logger.warn({ sessionId }, 'destroy requested for a session that is still active; skipped');
+    return;
+  }
+  const provider = session ? deps.providers.get(session.provider as ProviderName) : undefined;
+  const targets = provider ? [provider] : [...deps.providers.values()];
+  for (const p of targets) await p.destroy(sessionId);
+  await deps.store.deleteSession(sessionId);
+  await deps.repos.audit.write({
+    actor: 'reaper',
+    action: 'session.destroyed',
+    subjectType: 'session',
+    subjectId: sessionId,
+    data: { reason, providers: targets.map((p) => p.name) },
+  });
+}
+
+async function removeOrphans(deps: ReapDeps, report: SweepReport): Promise<void> {
+  for (const provider of deps.providers.values()) {
+    let services: Awaited<ReturnType<Provider['list']>>;
+    try {
+      services = await provider.list();
+    } catch (e) {
+      deps.logger.warn({ provider: provider.name, err: describeError(e) }, 'could not list services');
+      continue;
+    }
+    for (const service of services) {
+      const session = await deps.repos.sessions.get(service.sessionId);
+      // A session that moved to another provider (PROVIDER_FALLBACK) does not own this one's copy.
+      const owned = session && !isTerminal(session.status) && session.provider === provider.name;
+      if (owned) continue;
+      try {
+        await provider.destroy(service.sessionId);
+        report.orphansRemoved.push(service.serviceId);
+        await deps.repos.audit.write({
+          actor: 'reaper',
+          action: 'service.reaped',
+          subjectType: 'service',
+          subjectId: service.serviceId,
+          data: {
+            provider: provider.name,
+            sessionId: service.sessionId,
+            why: !session
+              ? 'no such session'
+              : isTerminal(session.status)
+                ? `session ${session.status}`
+                : `session runs on ${session.provider}`,
+          },
+        });
+      } catch (e) {
+        deps.logger.error(
+          { serviceId: service.serviceId, err: describeError(e) },
+          'could not remove an orphan app',
+        );
+      }
+    }
+  }
+}
+
+/**
+ * A live session's app that no longer runs is started again from its last good bundle (the
+ * local provider stops apps when the service shuts down); if that fails the session ends
+ * `failed` and the person is told.
+ */
+async function restartStopped(deps: ReapDeps, report: SweepReport): Promise<void> {
+  for (const session of await deps.repos.sessions.listByStatus(['live'])) {
+    const provider = deps.providers.get(session.provider as ProviderName);
+    if (!provider) continue;
+    if (await deps.repos.builds.unfinishedForSession(session.id)) continue;
+    let state: 'running' | 'stopped' | 'missing';
+    try {
+      state = await provider.status(session.id);
+    } catch {
+      continue;
+    }
+    if (state === 'running') continue;
+    try {
+      await redeployLastGood(deps, provider, session);
+      report.restarted.push(session.id);
+    } catch (e) {
+      report.failed.push(session.id);
+      deps.logger.error({ sessionId: session.id, err: describeError(e) }, 'could not restart a live app');
+      await deps.spawn.end(session, 'failed', 'reaper', 'the app stopped running and could not be restarted');
+    }
+  }
+}
+
+async function redeployLastGood(deps: ReapDeps, provider: Provider, session: SessionRow): Promise<void> {
+  const build = await deps.repos.builds.latestSucceeded(session.id);
+  if (!build?.bundleKey || !build.bundleSha256) throw new Error('no bundle to restart from');
+  const bundle = { key: build.bundleKey, sha256: build.bundleSha256, bytes: build.bundleBytes ?? 0 };
+  const signal = AbortSignal.timeout(deps.deployTimeoutMs);
+  const deployment = await provider.deploy({
+    sessionId: session.id,
+    buildId: build.id,
+    bundle,
+    bundleUrl: await deps.store.signedUrl(bundle.key, 3600),
+    fetchBundle: () => deps.store.get(bundle.key),
+    ...(session.expiresAt ? { expiresAt: session.expiresAt } : {}),
+    onProgress: () => {},
+    signal,
+  });
+  await waitForHttpOk(deployment.url, { timeoutMs: deps.deployTimeoutMs, signal });
+  await deps.repos.audit.write({
+    actor: 'reaper',
+    action: 'session.restarted',
+    subjectType: 'session',
+    subjectId: session.id,
+    data: { url: deployment.url, previousUrl: session.previewUrl },
+  });
+  if (deployment.url !== session.previewUrl) {
+    await deps.repos.sessions.update(session.id, {
+      previewUrl: deployment.url,
+      serviceId: deployment.serviceId,
+    });
+    const fresh = await deps.repos.sessions.get(session.id);
+    if (fresh) {
+      await deps.notifier.publish({
+        sessionId: session.id,
+        buildId: build.id,
+        iteration: build.iteration,
+        stage: 'live',
+        percent: 100,
+        detail: 'restarted at a new address',
+        final: true,
+        at: Date.now(),
+      });
+    }
+  }
+}
+
+/** Builds whose job vanished (lost between insert and enqueue) or died for good. */
+async function recoverLostBuilds(deps: ReapDeps, report: SweepReport): Promise<void> {
+  const olderThan = Date.now() - (deps.lostJobAfterMs ?? 2 * MINUTE_MS);
+  for (const build of await deps.repos.builds.listUnfinished()) {
+    if (build.createdAt.getTime() > olderThan) continue;
+    const job = await deps.queues.spawn.getJob(build.jobId);
+    const state = job ? await job.getState() : 'missing';
+    if (state === 'missing') {
+      await deps.queues.enqueueSpawn(
+        { buildId: build.id, sessionId: build.sessionId, correlationId: build.requestKey },
+        build.jobId,
+      );
+      report.recovered.push(build.id);
+      continue;
+    }
+    if (state !== 'failed' && state !== 'completed') continue;
+    const reason = 'the build was interrupted and could not be finished';
+    await deps.repos.builds.update(build.id, {
+      status: 'failed',
+      error: reason,
+      errorCode: 'ERR_BUILD_FAILED',
+      finishedAt: new Date(),
+    });
+    const session = await deps.repos.sessions.get(build.sessionId);
+    if (session && build.iteration === 1 && !isTerminal(session.status)) {
+      await deps.spawn.end(session, 'failed', 'reaper', reason);
+    } else if (session) {
+      await deps.notifier.publish({
+        sessionId: session.id,
+        buildId: build.id,
+        iteration: build.iteration,
+        stage: 'failed',
+        percent: 100,
+        detail: reason,
+        final: true,
+        reason,
+        at: Date.now(),
+      });
+    }
+    report.failed.push(build.id);
+  }
+}

@@ -1,0 +1,120 @@
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, launchBrowser } from '../helpers/browser.js';
+import { type RunningCli, startCli, waitForHttp } from '../helpers/cli.js';
+import { TEST_REDIS_URL } from '../helpers/env.js';
+
+/** Runs in the page: records every stage and percentage the status card shows, as a person sees them. */
+const RECORD_STAGES = `(() => {
+  const seen = [];
+  window.__seen = seen;
+  const note = () => {
+    const bar = document.querySelector('li.card[data-stage] .progress-bar');
+    const card = bar && bar.closest('li.card');
+    if (!bar || !card) return;
+    const entry = { stage: card.dataset.stage || '', percent: Number(bar.dataset.percent) };
+    const last = seen[seen.length - 1];
+    if (!last || last.stage !== entry.stage || last.percent !== entry.percent) seen.push(entry);
+  };
+  new MutationObserver(note).observe(document.body, { childList: true, subtree: true, attributes: true });
+})()`;
+
+/**
+ * A person opens the web chat of a freshly started `spawnai start`, asks for an app, watches the
+ * progress bar move through the stages, and uses the app behind the preview link.
+ */
+describe('web chat in Chromium', () => {
+  let server: RunningCli;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await startCli(['start'], {
+      REDIS_URL: TEST_REDIS_URL,
+      OFFLINE_BUILD_STEP_MS: '250', // slow enough to see each stage
+      LOCAL_PREVIEW_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    });
+    await waitForHttp(`${server.url}/ready`, 20_000);
+    browser = await launchBrowser();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server && server.child.exitCode === null) {
+      server.child.kill('SIGTERM');
+      const { code } = await server.exited;
+      expect(code, server.output()).toBe(0);
+    }
+  });
+
+  it('turns "a todo list for my climbing gym" into a working app', async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.url}/`);
+    await expect(page.getByRole('heading', { name: 'What should I build?' }).isVisible()).resolves.toBe(true);
+
+    await page.evaluate(RECORD_STAGES);
+
+    await page.fill('#prompt', 'a todo list for my climbing gym');
+    await page.click('#send');
+    await page.locator('li.msg.user', { hasText: 'a todo list for my climbing gym' }).waitFor();
+    await page.locator('li.card[data-stage="building"]').first().waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'chat-building.png') });
+
+    const link = page.locator('li.card.success .buttons a.preview-link').first();
+    await link.waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'chat-live.png') });
+
+    const seen = (await page.evaluate('window.__seen')) as { stage: string; percent: number }[];
+    const stages = [...new Set(seen.map((s) => s.stage))];
+    expect(stages).toEqual(expect.arrayContaining(['building', 'deploying', 'live']));
+    expect(stages.indexOf('building')).toBeLessThan(stages.indexOf('deploying'));
+    expect(stages.indexOf('deploying')).toBeLessThan(stages.indexOf('live'));
+    const percents = seen.map((s) => s.percent);
+    expect(percents.at(-1)).toBe(100);
+    expect(percents).toEqual([...percents].sort((a, b) => a - b)); // the bar only moves forward
+    expect(new Set(percents).size).toBeGreaterThanOrEqual(4);
+    await expect(page.locator('li.card.success').first().textContent()).resolves.toContain('offline builder');
+
+    const [preview] = await Promise.all([context.waitForEvent('page'), link.click()]);
+    await preview.waitForLoadState();
+    expect(await preview.title()).toMatch(/Climbing Gym/);
+    await expect(preview.locator('h1').textContent()).resolves.toMatch(/Climbing Gym/);
+    await preview.fill('#new-todo', 'Re-tape the crimps on the blue route');
+    await preview.click('#add-todo');
+    await preview.locator('li.todo-item', { hasText: 'Re-tape the crimps' }).waitFor();
+    await preview.locator('li.todo-item input.toggle').first().check();
+    await preview.screenshot({ path: path.join(ARTIFACTS, 'preview-todo.png') });
+    await preview.reload();
+    await preview.locator('li.todo-item', { hasText: 'Re-tape the crimps' }).waitFor();
+
+    // The session appears in the list of the person's apps.
+    await page.locator('#session-list li', { hasText: 'Climbing Gym' }).waitFor();
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 90_000);
+
+  it('is usable at phone width', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    await page.fill('#prompt', 'a guestbook for our wedding');
+    await page.click('#send');
+    await page.locator('li.card.success').first().waitFor({ timeout: 30_000 });
+    const overflow = (await page.evaluate(
+      'document.documentElement.scrollWidth - window.innerWidth',
+    )) as number;
+    expect(overflow).toBeLessThanOrEqual(0);
+    const box = await page.locator('#send').boundingBox();
+    expect(box && box.x + box.width).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'chat-phone.png') });
+    await context.close();
+  }, 60_000);
+});

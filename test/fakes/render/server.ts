@@ -1,0 +1,400 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AppHost } from '../railway/app-host.js';
+import {
+  type FakeDeployStatus,
+  type FakeRenderDeploy,
+  type FakeRenderOptions,
+  type FakeRenderService,
+  Window,
+} from './model.js';
+
+export type { FakeDeployStatus, FakeRenderDeploy, FakeRenderOptions, FakeRenderService };
+
+const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
+const CREATED_MS = 30;
+
+const id = (prefix: string) => `${prefix}-${randomBytes(10).toString('hex')}`;
+
+/**
+ * A local Render REST API (`/v1`): services (image-backed web services), env vars, deploys,
+ * logs and owners, with Bearer auth, `{id, message}` errors, list items wrapped as
+ * `{<item>, cursor}`, and Render's rate limits (20 creations per hour, 10 deploys per minute
+ * per service, 30 other writes and 400 reads per minute) answered with 429 and
+ * `Ratelimit-Limit/Remaining/Reset`. Deploys move created → update_in_progress → live |
+ * update_failed, each running the real runtime bootstrap; `live` needs the health check path
+ * to answer 2xx/3xx. Each service's URL is a local address forwarding to its live deploy.
+ */
+export class FakeRender {
+  readonly services = new Map<string, FakeRenderService>();
+  readonly deploys = new Map<string, FakeRenderDeploy[]>();
+  /** Names of every service ever created. */
+  readonly created: string[] = [];
+  readonly deleted: string[] = [];
+  /** Every `method path` received, in order. */
+  readonly requests: string[] = [];
+  /** Requests answered 429. */
+  rateLimited = 0;
+  outage = false;
+  hold = false;
+  private readonly held: (() => void)[] = [];
+  private readonly failures: { logs: string[] }[] = [];
+  private readonly creates: Window;
+  private readonly reads: Window;
+  private readonly writes: Window;
+  private readonly deployWindows = new Map<string, Window>();
+  private readonly host = new AppHost();
+  private server: Server | undefined;
+  url = '';
+
+  constructor(readonly options: FakeRenderOptions) {
+    this.creates = new Window(options.createsPerHour ?? 20, HOUR_MS);
+    this.reads = new Window(options.readsPerMinute ?? 400, MINUTE_MS);
+    this.writes = new Window(options.writesPerMinute ?? 30, MINUTE_MS);
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        if (!res.headersSent) this.send(res, 500, { id: 'internal', message: String(e) });
+        else res.end();
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.release();
+    await this.host.stopAll();
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+
+  release(): void {
+    this.hold = false;
+    for (const go of this.held.splice(0)) go();
+  }
+
+  heldCount(): number {
+    return this.held.length;
+  }
+
+  /** The next deploy fails (update_failed) with these log lines instead of starting. */
+  failNextDeploy(logs: string[]): void {
+    this.failures.push({ logs });
+  }
+
+  servicesNamed(name: string): FakeRenderService[] {
+    return [...this.services.values()].filter((s) => s.name === name);
+  }
+
+  /** A service made outside SpawnAI's knowledge; does not count against the creation limit. */
+  async seedService(name: string): Promise<FakeRenderService> {
+    return this.createService(
+      { name, imagePath: 'ghcr.io/spawnai/runtime:1', envVars: {}, healthCheckPath: '/' },
+      false,
+    );
+  }
+
+  // ---- HTTP ----
+
+  private send(res: ServerResponse, status: number, body?: unknown): void {
+    if (body === undefined) {
+      res.writeHead(status).end();
+      return;
+    }
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  }
+
+  private limited(res: ServerResponse, window: Window): boolean {
+    const r = window.hit();
+    res.setHeader('Ratelimit-Limit', String(window.limit));
+    res.setHeader('Ratelimit-Remaining', String(r.remaining));
+    res.setHeader('Ratelimit-Reset', String(r.resetSeconds));
+    if (r.allowed) return false;
+    this.rateLimited += 1;
+    this.send(res, 429, { id: 'rate-limited', message: 'rate limit exceeded' });
+    return true;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const method = req.method ?? 'GET';
+    const path = url.pathname.replace(/^\/v1/, '');
+    this.requests.push(`${method} ${path}`);
+    if (!url.pathname.startsWith('/v1/'))
+      return this.send(res, 404, { id: 'not-found', message: 'not found' });
+    if (this.outage) return this.send(res, 503, { id: 'unavailable', message: 'service unavailable' });
+    if (req.headers.authorization !== `Bearer ${this.options.apiKey}`) {
+      return this.send(res, 401, { id: 'unauthorized', message: 'unauthorized' });
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    let body: unknown;
+    if (chunks.length > 0) {
+      if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
+        return this.send(res, 400, { id: 'bad-request', message: 'content type must be application/json' });
+      }
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return this.send(res, 400, { id: 'bad-request', message: 'invalid JSON body' });
+      }
+    }
+    const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+
+    if (method === 'GET') {
+      if (this.limited(res, this.reads)) return;
+    } else if (!(method === 'POST' && parts.length === 1 && parts[0] === 'services')) {
+      const perService = parts[0] === 'services' && parts[2] === 'deploys' && method === 'POST';
+      if (!perService && this.limited(res, this.writes)) return;
+    }
+
+    if (parts[0] === 'owners') {
+      if (parts.length === 1) {
+        return this.send(res, 200, [
+          { owner: { id: this.options.ownerId, name: 'SpawnAI', type: 'team' }, cursor: 'o1' },
+        ]);
+      }
+      if (parts[1] !== this.options.ownerId)
+        return this.send(res, 404, { id: 'not-found', message: 'owner not found' });
+      return this.send(res, 200, { id: this.options.ownerId, name: 'SpawnAI', type: 'team' });
+    }
+    if (parts[0] === 'logs' && method === 'GET') return this.logs(res, url);
+    if (parts[0] !== 'services') return this.send(res, 404, { id: 'not-found', message: 'not found' });
+
+    if (parts.length === 1) {
+      if (method === 'GET') return this.list(res, url);
+      if (method === 'POST') return this.create(res, body);
+      return this.send(res, 405, { id: 'method', message: 'method not allowed' });
+    }
+    const service = this.services.get(parts[1]!);
+    if (!service) return this.send(res, 404, { id: 'not-found', message: 'service not found' });
+    if (parts.length === 2) {
+      if (method === 'GET') return this.send(res, 200, service);
+      if (method === 'DELETE') {
+        await this.deleteService(service);
+        return this.send(res, 204);
+      }
+      return this.send(res, 405, { id: 'method', message: 'method not allowed' });
+    }
+    if (parts[2] === 'env-vars' && parts.length === 3) {
+      if (method === 'PUT') {
+        if (!Array.isArray(body))
+          return this.send(res, 400, { id: 'bad-request', message: 'expected an array' });
+        const next: Record<string, string> = {};
+        for (const e of body as { key?: unknown; value?: unknown }[]) {
+          if (typeof e.key !== 'string' || typeof e.value !== 'string') {
+            return this.send(res, 400, { id: 'bad-request', message: 'each env var needs key and value' });
+          }
+          next[e.key] = e.value;
+        }
+        service.envVars = next;
+      } else if (method !== 'GET') {
+        return this.send(res, 405, { id: 'method', message: 'method not allowed' });
+      }
+      return this.send(
+        res,
+        200,
+        Object.entries(service.envVars).map(([key, value]) => ({ envVar: { key, value }, cursor: key })),
+      );
+    }
+    if (parts[2] === 'deploys') {
+      const list = this.deploys.get(service.id) ?? [];
+      if (parts.length === 3 && method === 'GET') {
+        const limit = Math.min(100, Number(url.searchParams.get('limit') ?? '20'));
+        const newest = [...list].reverse().slice(0, limit);
+        return this.send(
+          res,
+          200,
+          newest.map((d) => ({ deploy: this.deployView(d), cursor: d.id })),
+        );
+      }
+      if (parts.length === 3 && method === 'POST') {
+        let window = this.deployWindows.get(service.id);
+        if (!window) {
+          window = new Window(this.options.deploysPerMinute ?? 10, MINUTE_MS);
+          this.deployWindows.set(service.id, window);
+        }
+        if (this.limited(res, window)) return;
+        return this.send(res, 201, this.deployView(this.deploy(service)));
+      }
+      if (parts.length === 4 && method === 'GET') {
+        const d = list.find((x) => x.id === parts[3]);
+        if (!d) return this.send(res, 404, { id: 'not-found', message: 'deploy not found' });
+        return this.send(res, 200, this.deployView(d));
+      }
+    }
+    return this.send(res, 404, { id: 'not-found', message: 'not found' });
+  }
+
+  private list(res: ServerResponse, url: URL): void {
+    const name = url.searchParams.get('name');
+    const owner = url.searchParams.get('ownerId');
+    const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? '20')));
+    const all = [...this.services.values()].filter(
+      (s) => (!name || s.name === name) && (!owner || s.ownerId === owner),
+    );
+    const cursor = url.searchParams.get('cursor');
+    const start = cursor ? all.findIndex((s) => s.id === cursor) + 1 : 0;
+    const page = all.slice(start, start + limit);
+    this.send(
+      res,
+      200,
+      page.map((s) => ({ service: s, cursor: s.id })),
+    );
+  }
+
+  private async create(res: ServerResponse, body: unknown): Promise<void> {
+    const b = (body ?? {}) as {
+      type?: unknown;
+      name?: unknown;
+      ownerId?: unknown;
+      image?: { imagePath?: unknown; ownerId?: unknown };
+      envVars?: { key?: unknown; value?: unknown }[];
+      serviceDetails?: { runtime?: unknown; healthCheckPath?: unknown };
+    };
+    if (b.type !== 'web_service' || typeof b.name !== 'string' || typeof b.ownerId !== 'string') {
+      return this.send(res, 400, { id: 'bad-request', message: 'type, name and ownerId are required' });
+    }
+    if (b.ownerId !== this.options.ownerId)
+      return this.send(res, 404, { id: 'not-found', message: 'owner not found' });
+    if (typeof b.image?.imagePath !== 'string' || b.serviceDetails?.runtime !== 'image') {
+      return this.send(res, 400, {
+        id: 'bad-request',
+        message: 'an image service needs image.imagePath and runtime image',
+      });
+    }
+    if (this.limited(res, this.creates)) return;
+    const envVars: Record<string, string> = {};
+    for (const e of b.envVars ?? [])
+      if (typeof e.key === 'string' && typeof e.value === 'string') envVars[e.key] = e.value;
+    const healthCheckPath =
+      typeof b.serviceDetails.healthCheckPath === 'string' ? b.serviceDetails.healthCheckPath : '';
+    const service = await this.createService(
+      { name: b.name, imagePath: b.image.imagePath, envVars, healthCheckPath },
+      true,
+    );
+    const first = this.deploys.get(service.id)?.[0];
+    this.send(res, 201, { service, deployId: first?.id });
+  }
+
+  private logs(res: ServerResponse, url: URL): void {
+    const resource = url.searchParams.get('resource');
+    const limit = Number(url.searchParams.get('limit') ?? '20');
+    const list = resource ? (this.deploys.get(resource) ?? []) : [];
+    const lines = list.flatMap((d) =>
+      (d.process ? d.process.logs : d.logs).map((message) => ({ d, message })),
+    );
+    const picked = lines.slice(-limit).reverse();
+    this.send(res, 200, {
+      hasMore: lines.length > limit,
+      logs: picked.map((l, i) => ({
+        id: `log-${i}`,
+        timestamp: new Date(Date.now() - i).toISOString(),
+        message: l.message,
+        labels: [{ name: 'resource', value: resource }],
+      })),
+    });
+  }
+
+  private deployView(d: FakeRenderDeploy) {
+    return { id: d.id, status: d.status, trigger: 'api', createdAt: d.createdAt, finishedAt: d.finishedAt };
+  }
+
+  private async createService(
+    spec: { name: string; imagePath: string; envVars: Record<string, string>; healthCheckPath: string },
+    deploy: boolean,
+  ): Promise<FakeRenderService> {
+    const serviceId = id('srv');
+    const port = await this.host.openRoute(serviceId);
+    const service: FakeRenderService = {
+      id: serviceId,
+      name: spec.name,
+      ownerId: this.options.ownerId,
+      type: 'web_service',
+      imagePath: spec.imagePath,
+      envVars: { ...spec.envVars },
+      suspended: 'not_suspended',
+      serviceDetails: {
+        url: `http://127.0.0.1:${port}`,
+        runtime: 'image',
+        plan: 'starter',
+        region: 'oregon',
+        healthCheckPath: spec.healthCheckPath,
+        numInstances: 1,
+      },
+      createdAt: new Date().toISOString(),
+    };
+    this.services.set(service.id, service);
+    this.deploys.set(service.id, []);
+    this.created.push(service.name);
+    if (deploy) this.deploy(service);
+    return service;
+  }
+
+  private async deleteService(s: FakeRenderService): Promise<void> {
+    this.services.delete(s.id);
+    this.deleted.push(s.id);
+    for (const d of this.deploys.get(s.id) ?? []) await d.process?.stop();
+    await this.host.closeRoute(s.id);
+  }
+
+  private deploy(s: FakeRenderService): FakeRenderDeploy {
+    const d: FakeRenderDeploy = {
+      id: id('dep'),
+      serviceId: s.id,
+      status: 'created',
+      env: { ...s.envVars },
+      createdAt: new Date().toISOString(),
+      finishedAt: null,
+      logs: [],
+      process: undefined,
+    };
+    this.deploys.get(s.id)!.push(d);
+    void this.run(s, d);
+    return d;
+  }
+
+  private async run(s: FakeRenderService, d: FakeRenderDeploy): Promise<void> {
+    await new Promise((r) => setTimeout(r, CREATED_MS));
+    d.status = 'update_in_progress';
+    if (this.hold) await new Promise<void>((r) => this.held.push(r));
+    if (!this.services.has(s.id)) return;
+    const failure = this.failures.shift();
+    if (failure) {
+      d.logs = failure.logs;
+      d.status = 'update_failed';
+      d.finishedAt = new Date().toISOString();
+      return;
+    }
+    const proc = await this.host.start({
+      env: d.env,
+      ...(s.serviceDetails.healthCheckPath ? { healthCheckPath: s.serviceDetails.healthCheckPath } : {}),
+    });
+    d.process = proc;
+    const outcome = await proc.ready;
+    d.finishedAt = new Date().toISOString();
+    if (!this.services.has(s.id)) {
+      await proc.stop();
+      return;
+    }
+    if (outcome.state === 'exited') {
+      d.status = 'update_failed';
+      return;
+    }
+    d.status = 'live';
+    for (const other of this.deploys.get(s.id) ?? []) {
+      if (other !== d && other.status === 'live') {
+        other.status = 'deactivated';
+        void other.process?.stop();
+      }
+    }
+    this.host.route(s.id, proc.port);
+  }
+}

@@ -1,0 +1,247 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { METHODS } from './methods.js';
+import { ApiError, TelegramState } from './state.js';
+import type { FakeTelegramOptions, FakeUser, Update } from './types.js';
+
+/** Update types Telegram sends when allowed_updates is empty or absent. */
+const DEFAULT_UPDATES = [
+  'message',
+  'edited_message',
+  'callback_query',
+  'pre_checkout_query',
+  'my_chat_member',
+];
+export const SECRET_HEADER = 'X-Telegram-Bot-Api-Secret-Token';
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function envelope(e: ApiError) {
+  return {
+    ok: false,
+    error_code: e.code,
+    description: e.description,
+    ...(e.parameters ? { parameters: e.parameters } : {}),
+  };
+}
+
+async function readParams(req: IncomingMessage, url: URL): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks).toString('utf8');
+  const params: Record<string, unknown> = Object.fromEntries(url.searchParams);
+  const type = req.headers['content-type'] ?? '';
+  if (raw && type.startsWith('application/json')) Object.assign(params, JSON.parse(raw) as object);
+  else if (raw) Object.assign(params, Object.fromEntries(new URLSearchParams(raw)));
+  return params;
+}
+
+function updateType(u: Update): string {
+  return Object.keys(u).find((k) => k !== 'update_id') ?? '';
+}
+
+/**
+ * The HTTP side of the fake: `/bot<token>/<method>`, always the `{ok, ...}` envelope (also with
+ * 429 and 5xx), getUpdates long polling with offsets (409 while a webhook is set or another
+ * poll runs), and delivery of updates: kept for getUpdates, or POSTed to the webhook with the
+ * secret token header.
+ */
+export class FakeBotApi {
+  readonly state: TelegramState;
+  url = '';
+  /** Every webhook delivery the pusher made. */
+  readonly pushes: { updateId: number; status: number; at: number }[] = [];
+  private server: Server | undefined;
+  private poller: { res: ServerResponse; timer: NodeJS.Timeout; flush: () => void } | undefined;
+  private pushTarget: { url: string; secret: string | undefined } | undefined;
+  protected readonly preCheckoutWaiters = new Map<string, () => void>();
+
+  constructor(options: FakeTelegramOptions = {}) {
+    this.state = new TelegramState(options);
+  }
+
+  get token(): string {
+    return this.state.token;
+  }
+
+  get bot(): FakeUser {
+    return this.state.bot;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.onRequest(req, res).catch((e: unknown) =>
+        send(res, 500, { ok: false, error_code: 500, description: String(e) }),
+      );
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (this.poller) {
+      clearTimeout(this.poller.timer);
+      this.poller.res.destroy();
+      this.poller = undefined;
+    }
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
+    if (!m) return send(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
+    if (m[1] !== this.state.token)
+      return send(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
+    const method = m[2]!;
+    let params: Record<string, unknown>;
+    try {
+      params = await readParams(req, url);
+    } catch {
+      return send(res, 400, { ok: false, error_code: 400, description: 'Bad Request: invalid JSON' });
+    }
+    const now = Date.now();
+    const chatId = params.chat_id === undefined ? undefined : Number(params.chat_id);
+    const record = (status: number) =>
+      this.state.calls.push({
+        method,
+        status,
+        at: now,
+        body: params,
+        ...(chatId !== undefined ? { chatId } : {}),
+      });
+    const fault = this.state.faults.find((f) => f.method === method && f.times > 0);
+    if (fault) {
+      fault.times--;
+      if (fault.error.code === 429) {
+        this.state.limited.push({
+          method,
+          chatId,
+          retryAfter: fault.error.parameters?.retry_after ?? 1,
+          at: now,
+        });
+      }
+      record(fault.error.code);
+      return send(res, fault.error.code, envelope(fault.error));
+    }
+    if (method === 'getUpdates') {
+      record(200);
+      return this.getUpdates(params, res);
+    }
+    const fn = METHODS[method];
+    if (!fn) {
+      record(404);
+      return send(res, 404, { ok: false, error_code: 404, description: 'Not Found: method not found' });
+    }
+    try {
+      const result = fn(this.state, params, now);
+      record(200);
+      send(res, 200, { ok: true, result });
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      record(e.code);
+      send(res, e.code, envelope(e));
+    }
+    if (method === 'answerPreCheckoutQuery')
+      this.preCheckoutWaiters.get(String(params.pre_checkout_query_id))?.();
+  }
+
+  private getUpdates(p: Record<string, unknown>, res: ServerResponse): void {
+    const s = this.state;
+    if (s.webhook) {
+      send(
+        res,
+        409,
+        envelope(
+          new ApiError(
+            409,
+            "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+          ),
+        ),
+      );
+      return;
+    }
+    if (this.poller) {
+      const old = this.poller;
+      this.poller = undefined;
+      clearTimeout(old.timer);
+      send(
+        old.res,
+        409,
+        envelope(
+          new ApiError(
+            409,
+            'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
+          ),
+        ),
+      );
+    }
+    const offset = Number(p.offset ?? 0);
+    if (offset > 0) s.pending = s.pending.filter((u) => u.update_id >= offset);
+    if (Array.isArray(p.allowed_updates) && p.allowed_updates.length > 0)
+      s.allowedUpdates = p.allowed_updates as string[];
+    const allowed = s.allowedUpdates ?? DEFAULT_UPDATES;
+    const limit = Math.max(1, Math.min(100, Number(p.limit ?? 100)));
+    const ready = () => {
+      s.pending = s.pending.filter((u) => allowed.includes(updateType(u)));
+      return s.pending.slice(0, limit);
+    };
+    const timeoutS = Number(p.timeout ?? 0);
+    const now = ready();
+    if (now.length > 0 || timeoutS <= 0) {
+      send(res, 200, { ok: true, result: now });
+      return;
+    }
+    const done = () => {
+      if (this.poller?.res !== res) return;
+      clearTimeout(this.poller.timer);
+      this.poller = undefined;
+      send(res, 200, { ok: true, result: ready() });
+    };
+    this.poller = { res, timer: setTimeout(done, timeoutS * 1000), flush: done };
+    res.on('close', () => {
+      // The client gave up (runner stopped): forget the poll.
+      if (this.poller?.res === res && !res.writableEnded) {
+        clearTimeout(this.poller.timer);
+        this.poller = undefined;
+      }
+    });
+  }
+
+  // --- delivery ------------------------------------------------------------------------------
+
+  /** From now on updates are POSTed to `url` with this secret header (webhook mode). */
+  pushTo(url: string, secret: string | undefined): void {
+    this.pushTarget = { url, secret };
+  }
+
+  /** POSTs one update as Telegram's webhook delivery does; `secret: null` leaves the header out. */
+  async push(update: Update, options: { secret?: string | null; body?: string } = {}): Promise<number> {
+    const target = this.pushTarget;
+    if (!target) throw new Error('pushTo() first');
+    const secret = options.secret === undefined ? target.secret : options.secret;
+    const res = await fetch(target.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(secret ? { [SECRET_HEADER]: secret } : {}) },
+      body: options.body ?? JSON.stringify(update),
+      signal: AbortSignal.timeout(30_000),
+    });
+    await res.arrayBuffer();
+    this.pushes.push({ updateId: update.update_id, status: res.status, at: Date.now() });
+    return res.status;
+  }
+
+  /** Hands an update to the bot: pushed to the webhook when one is targeted, else kept for getUpdates. */
+  async deliver(update: Update): Promise<number | undefined> {
+    if (this.pushTarget) return this.push(update);
+    this.state.pending.push(update);
+    this.poller?.flush();
+    return undefined;
+  }
+}

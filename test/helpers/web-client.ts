@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import type { ReplyView } from '../../src/core/view.js';
+
+export interface WebMessage {
+  id: string;
+  role: 'user' | 'bot';
+  view: ReplyView & { text: string };
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A browser-less web chat user: keeps its cookie, speaks the page's JSON API. */
+export class WebChatClient {
+  private cookie = '';
+
+  constructor(readonly baseUrl: string) {}
+
+  async open(): Promise<string> {
+    const res = await fetch(`${this.baseUrl}/api/web/me`, { headers: this.headers() });
+    this.keepCookie(res);
+    return ((await res.json()) as { userId: string }).userId;
+  }
+
+  private headers(json = false): Record<string, string> {
+    return {
+      ...(this.cookie ? { cookie: this.cookie } : {}),
+      ...(json ? { 'content-type': 'application/json' } : {}),
+    };
+  }
+
+  private keepCookie(res: Response): void {
+    const set = res.headers.get('set-cookie');
+    if (set) this.cookie = set.split(';')[0]!;
+  }
+
+  async send(text: string, clientId: string = randomUUID().replaceAll('-', '')) {
+    const res = await fetch(`${this.baseUrl}/api/web/messages`, {
+      method: 'POST',
+      headers: this.headers(true),
+      body: JSON.stringify({ text, clientId }),
+    });
+    const body = (await res.json()) as {
+      message: WebMessage;
+      replies: WebMessage[];
+      spawn?: { sessionId: string; buildId: string; iteration: number; duplicate: boolean };
+      error?: { code: string; message: string };
+    };
+    return { status: res.status, ...body };
+  }
+
+  async act(action: string, sessionId: string) {
+    const res = await fetch(`${this.baseUrl}/api/web/actions`, {
+      method: 'POST',
+      headers: this.headers(true),
+      body: JSON.stringify({ action, sessionId, clientId: randomUUID().replaceAll('-', '') }),
+    });
+    return {
+      status: res.status,
+      ...((await res.json()) as { replies?: WebMessage[]; error?: { code: string } }),
+    };
+  }
+
+  async history(): Promise<WebMessage[]> {
+    const res = await fetch(`${this.baseUrl}/api/web/messages`, { headers: this.headers() });
+    return ((await res.json()) as { messages: WebMessage[] }).messages;
+  }
+
+  /** The bot's messages about one session, oldest first. */
+  async cards(sessionId: string): Promise<WebMessage[]> {
+    return (await this.history()).filter((m) => m.role === 'bot' && m.view.sessionId === sessionId);
+  }
+
+  raw(path: string, init: RequestInit = {}) {
+    return fetch(`${this.baseUrl}${path}`, {
+      ...init,
+      headers: { ...this.headers(), ...(init.headers ?? {}) },
+    });
+  }
+}

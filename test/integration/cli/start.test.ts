@@ -1,0 +1,158 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { alive, descendants, type RunningCli, runCli, startCli, waitForHttp } from '../../helpers/cli.js';
+import { createThrowawayPostgres } from '../../helpers/db.js';
+import { TEST_REDIS_URL } from '../../helpers/env.js';
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '(gone)';
+  }
+}
+
+const running: RunningCli[] = [];
+afterEach(async () => {
+  for (const r of running.splice(0)) {
+    if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    await r.exited;
+  }
+});
+
+async function stopAndCheck(r: RunningCli): Promise<void> {
+  const children = await descendants(r.child.pid!);
+  const started = Date.now();
+  r.child.kill('SIGTERM');
+  const { code } = await r.exited;
+  const elapsed = Date.now() - started;
+  expect(code, r.output()).toBe(0);
+  expect(elapsed).toBeLessThan(10_000);
+  // Children get a moment to notice their parent is gone (e.g. tsx's esbuild service).
+  for (let i = 0; i < 20 && children.some(alive); i++) await new Promise((res) => setTimeout(res, 100));
+  const left = children.filter(alive).map((pid) => `${pid}: ${cmdline(pid)}`);
+  expect(left, 'no child process outlives spawnai').toEqual([]);
+}
+
+describe('spawnai start', () => {
+  it('serves /health and /ready on PGlite + Redis, and exits 0 on SIGTERM leaving no child', async () => {
+    const r = await startCli(['start'], { REDIS_URL: TEST_REDIS_URL });
+    running.push(r);
+    // Generous: the suite runs many processes at once; start-up time is measured in bench/, not here.
+    await waitForHttp(`${r.url}/ready`, 45_000);
+    const health = await fetch(`${r.url}/health`);
+    expect(health.status).toBe(200);
+    const ready = (await (await fetch(`${r.url}/ready`)).json()) as { checks: Record<string, string> };
+    expect(ready.checks).toEqual({ postgres: 'ok', redis: 'ok' });
+    expect(existsSync(path.join(r.dataDir, 'db'))).toBe(true);
+    const page = await fetch(`${r.url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('What should I build?');
+    await stopAndCheck(r);
+  }, 90_000);
+
+  it('on a machine where no Redis answers, starts a private redis-server and stops it on exit', async () => {
+    const probe = spawnSync('unshare', ['-n', 'true']);
+    if (probe.status !== 0) return; // needs a network namespace (root); covered in CI, which runs as root
+    // In a fresh network namespace nothing answers on 127.0.0.1:6379, as on a new machine.
+    const r = await startCli(['start'], {}, (cmd, args) => [
+      'unshare',
+      ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', cmd, ...args],
+    ]);
+    running.push(r);
+    const inNamespace = (url: string) =>
+      execFileSync(
+        'nsenter',
+        ['-t', String(r.child.pid), '-n', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', url],
+        {
+          encoding: 'utf8',
+        },
+      );
+    const started = Date.now();
+    let status = '';
+    while (Date.now() - started < 20_000) {
+      try {
+        status = inNamespace(`http://127.0.0.1:${r.port}/ready`);
+        if (status === '200') break;
+      } catch {
+        // not up yet
+      }
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    expect(status, r.output()).toBe('200');
+    expect(r.output()).toContain('started a private redis-server');
+    expect(existsSync(path.join(r.dataDir, 'redis', 'appendonlydir'))).toBe(true);
+    await stopAndCheck(r);
+  });
+
+  it('without Redis and without redis-server, says exactly how to get one and exits 1', async () => {
+    const probe = spawnSync('unshare', ['-n', 'true']);
+    if (probe.status !== 0) return;
+    const r = await startCli(['start'], { PATH: '/nonexistent' }, (cmd, args) => [
+      '/usr/bin/unshare',
+      ['-n', '/bin/sh', '-c', '/usr/sbin/ip link set lo up && exec "$0" "$@"', cmd, ...args],
+    ]);
+    running.push(r);
+    const { code } = await r.exited;
+    expect(code).toBe(1);
+    expect(r.output()).toContain('there is no redis-server on PATH');
+    expect(r.output()).toContain('sudo apt-get install -y redis-server');
+    expect(r.output()).toContain('brew install redis');
+    expect(r.output()).toContain('docker compose up -d redis');
+  });
+
+  it('works on a throwaway Postgres through DATABASE_URL', async () => {
+    const pg = await createThrowawayPostgres();
+    try {
+      const migrated = await runCli(['migrate'], { DATABASE_URL: pg.url });
+      expect(migrated.code, migrated.output).toBe(0);
+      expect(migrated.output).toContain('migration(s) applied');
+      const r = await startCli(['web'], { DATABASE_URL: pg.url, REDIS_URL: TEST_REDIS_URL });
+      running.push(r);
+      await waitForHttp(`${r.url}/ready`, 15_000);
+      await stopAndCheck(r);
+    } finally {
+      await pg.drop();
+    }
+  });
+
+  it('refuses to serve on a database that needs migrations, naming the fix', async () => {
+    const pg = await createThrowawayPostgres();
+    try {
+      const r = await runCli(['web'], { DATABASE_URL: pg.url, REDIS_URL: TEST_REDIS_URL });
+      expect(r.code).toBe(1);
+      expect(r.output).toMatch(
+        /DATABASE_URL: the database is \d+ migration\(s\) behind; run `spawnai migrate` first/,
+      );
+    } finally {
+      await pg.drop();
+    }
+  });
+});
+
+describe('bad configuration', () => {
+  it.each([
+    [{ DATABASE_URL: 'not-a-url' }, 'DATABASE_URL must be a URL starting with postgres:// or postgresql://'],
+    [{ REDIS_URL: 'redis://127.0.0.1:1' }, 'REDIS_URL: cannot connect to redis://127.0.0.1:1'],
+    [{ PORT: 'eighty' }, 'PORT must be an integer from 1 to 65535'],
+    [
+      { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/x', REDIS_URL: TEST_REDIS_URL },
+      'DATABASE_URL: cannot connect',
+    ],
+  ])('%j stops start-up with one clear line and exit 1', async (env, message) => {
+    const r = await runCli(['start'], env);
+    expect(r.code).toBe(1);
+    const lines = r.output.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(message);
+    expect(r.output).not.toMatch(/\bat .*\.ts:\d+/); // no stack trace
+  });
+
+  it('prints usage for unknown commands', async () => {
+    const r = await runCli(['frobnicate'], {});
+    expect(r.code).toBe(1);
+    expect(r.output).toContain('unknown command "frobnicate"');
+  });
+});

@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConversationRef, conversationKey } from '../../../src/core/platform.js';
+import { SpawnError } from '../../../src/errors.js';
+import { DB_KINDS, openTestDatabase, type TestDatabase } from '../../helpers/db.js';
+
+const conversation: ConversationRef = { platform: 'web', teamId: '', channelId: 'c1' };
+let seq = 0;
+const nextId = () => `s${Date.now().toString(36)}${(seq++).toString(36)}`;
+
+/** One contract every database driver must keep: the same suite on Postgres and PGlite. */
+describe.each(DB_KINDS)('repositories on %s', (kind) => {
+  let t: TestDatabase;
+
+  beforeAll(async () => {
+    t = await openTestDatabase(kind);
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  async function newSession() {
+    const { user } = await t.repos.users.upsertByIdentity({
+      platform: 'web',
+      teamId: '',
+      platformUserId: `u-${nextId()}`,
+      displayName: 'Ada',
+    });
+    const session = await t.repos.sessions.create({
+      id: nextId(),
+      userId: user.id,
+      platform: 'web',
+      conversationKey: conversationKey(conversation),
+      conversation,
+      prompt: 'a todo list',
+      provider: 'local',
+      ttlMinutes: 60,
+    });
+    return { user, session };
+  }
+
+  it('migrates twice without error', async () => {
+    await t.database.migrate();
+    await t.database.ping();
+  });
+
+  it('upserts one user per identity, even concurrently', async () => {
+    const input = {
+      platform: 'slack' as const,
+      teamId: 'T1',
+      platformUserId: `U-${nextId()}`,
+      displayName: 'Bo',
+    };
+    const results = await Promise.all([1, 2, 3, 4].map(() => t.repos.users.upsertByIdentity(input)));
+    const ids = new Set(results.map((r) => r.user.id));
+    expect(ids.size).toBe(1);
+    const again = await t.repos.users.upsertByIdentity({ ...input, displayName: 'Bo B.' });
+    expect(again.created).toBe(false);
+    expect([...ids][0]).toBe(again.user.id);
+    expect((await t.repos.users.identitiesOf(again.user.id)).length).toBe(1);
+  });
+
+  it('moves a session forward with one audit row per change', async () => {
+    const { session } = await newSession();
+    for (const to of ['building', 'deploying', 'live'] as const) {
+      const r = await t.repos.sessions.transition(session.id, to, { actor: 'worker' });
+      expect(r.changed).toBe(true);
+    }
+    const repeat = await t.repos.sessions.transition(session.id, 'live', { actor: 'worker' });
+    expect(repeat.changed).toBe(false);
+    await t.repos.sessions.transition(session.id, 'expired', { actor: 'reaper', reason: 'time is up' });
+    const row = await t.repos.sessions.get(session.id);
+    expect(row?.status).toBe('expired');
+    expect(row?.statusReason).toBe('time is up');
+    expect(row?.endedAt).toBeInstanceOf(Date);
+    const audit = await t.repos.audit.listFor('session', session.id);
+    expect(audit.map((a) => a.action)).toEqual([
+      'session.created',
+      'session.status',
+      'session.status',
+      'session.status',
+      'session.status',
+    ]);
+    expect(audit.at(-1)?.data).toEqual({ from: 'live', to: 'expired', reason: 'time is up' });
+  });
+
+  it.each([
+    ['live', 'queued'],
+    ['live', 'building'],
+    ['deploying', 'building'],
+    ['expired', 'live'],
+    ['stopped', 'failed'],
+  ] as const)('refuses %s -> %s and changes nothing', async (from, to) => {
+    const { session } = await newSession();
+    const path: Record<string, string[]> = {
+      live: ['building', 'deploying', 'live'],
+      deploying: ['building', 'deploying'],
+      expired: ['building', 'deploying', 'live', 'expired'],
+      stopped: ['stopped'],
+    };
+    for (const step of path[from] ?? []) {
+      await t.repos.sessions.transition(session.id, step as never, { actor: 'test' });
+    }
+    const auditBefore = await t.repos.audit.listFor('session', session.id);
+    const attempt = t.repos.sessions.transition(session.id, to, { actor: 'test' });
+    await expect(attempt).rejects.toBeInstanceOf(SpawnError);
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_SESSION_TRANSITION' });
+    expect((await t.repos.sessions.get(session.id))?.status).toBe(from);
+    expect(await t.repos.audit.listFor('session', session.id)).toHaveLength(auditBefore.length);
+  });
+
+  it('rolls back the status change when the audit insert fails inside a transaction', async () => {
+    const { session } = await newSession();
+    await expect(
+      t.repos.transaction(async (tx) => {
+        await tx.sessions.transition(session.id, 'building', { actor: 'test' });
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect((await t.repos.sessions.get(session.id))?.status).toBe('queued');
+  });
+
+  it('creates one build per request key, even concurrently', async () => {
+    const { session } = await newSession();
+    const requestKey = `web:${nextId()}`;
+    const results = await Promise.all(
+      [1, 2, 3].map(() =>
+        t.repos.builds.createOnce({
+          sessionId: session.id,
+          iteration: 1,
+          requestKey,
+          jobId: 'j',
+          prompt: 'p',
+          builder: 'offline',
+        }),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect((await t.repos.builds.listForSession(session.id)).length).toBe(1);
+  });
+
+  it('records an inbound event once', async () => {
+    const id = `evt-${nextId()}`;
+    const results = await Promise.all([1, 2, 3].map(() => t.repos.inboundEvents.record('slack', id)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await t.repos.inboundEvents.record('telegram', id)).toBe(true);
+  });
+
+  it('inserts a payment once per checkout session', async () => {
+    const { user } = await newSession();
+    const cs = `cs_${nextId()}`;
+    const rows = await Promise.all(
+      ['evt_a', 'evt_b'].map((ev) =>
+        t.repos.payments.insertOnce({
+          userId: user.id,
+          provider: 'stripe',
+          kind: 'plan',
+          stripeCheckoutSessionId: cs,
+          stripeEventId: `${ev}-${cs}`,
+          amount: 900,
+          currency: 'usd',
+        }),
+      ),
+    );
+    expect(rows.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('finds expired sessions and the active one in a conversation', async () => {
+    const { session } = await newSession();
+    await t.repos.sessions.update(session.id, { expiresAt: new Date(Date.now() - 1000) });
+    const expired = await t.repos.sessions.listExpired(new Date());
+    expect(expired.map((s) => s.id)).toContain(session.id);
+    const active = await t.repos.sessions.findActiveInConversation(conversationKey(conversation));
+    expect(active).toBeDefined();
+  });
+});

@@ -1,0 +1,129 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../helpers/cli.js';
+import { TEST_REDIS_URL } from '../../helpers/env.js';
+
+const SLACK_TOKEN = 'xoxb-doctor-secret-000111';
+const TELEGRAM_TOKEN = '123456:doctor-secret-token';
+const STRIPE_KEY = 'sk_test_doctor_secret_key';
+
+/** One local server answering as Slack (auth.test), Telegram (getMe) and Stripe (balance) would. */
+let server: Server;
+let base: string;
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (req.url === '/slack/api/auth.test') {
+      const ok = req.headers.authorization === `Bearer ${SLACK_TOKEN}`;
+      res.end(
+        JSON.stringify(
+          ok ? { ok: true, user_id: 'U1', team_id: 'T1' } : { ok: false, error: 'invalid_auth' },
+        ),
+      );
+    } else if (req.url === `/telegram/bot${TELEGRAM_TOKEN}/getMe`) {
+      res.end(JSON.stringify({ ok: true, result: { id: 1, is_bot: true, username: 'spawn_bot' } }));
+    } else if (req.url === '/stripe/v1/balance') {
+      res.statusCode = 401;
+      res.end(JSON.stringify({ error: { type: 'invalid_request_error', message: 'Invalid API Key' } }));
+    } else {
+      res.statusCode = 404;
+      res.end('{}');
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+});
+
+describe('spawnai doctor', () => {
+  it('on embedded defaults: stores ok, every integration off', async () => {
+    const r = await runCli(['doctor'], { REDIS_URL: TEST_REDIS_URL });
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/✓ database\s+ok\s+PGlite/);
+    expect(r.output).toMatch(/✓ redis\s+ok/);
+    expect(r.output).toMatch(
+      /✓ queues\s+ok\s+spawn: 0 waiting, 0 active, 0 delayed, 0 failed; notify: 0 waiting/,
+    );
+    for (const name of [
+      'claude',
+      'slack',
+      'discord',
+      'telegram',
+      'stripe',
+      'railway',
+      'render',
+      'supabase',
+    ]) {
+      expect(r.output).toMatch(new RegExp(`– ${name}\\s+off\\s+not configured`));
+    }
+    expect(r.output).toContain('builder: offline builder');
+  });
+
+  it('tells working, rejected, incomplete and unreachable apart, and prints no secret', async () => {
+    const r = await runCli(['doctor'], {
+      REDIS_URL: 'redis://127.0.0.1:1',
+      SLACK_SIGNING_SECRET: 'slack-signing-secret-xyz',
+      SLACK_BOT_TOKEN: SLACK_TOKEN,
+      SLACK_API_URL: `${base}/slack/api`,
+      TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN,
+      TELEGRAM_API_ROOT: `${base}/telegram`,
+      STRIPE_SECRET_KEY: STRIPE_KEY,
+      STRIPE_WEBHOOK_SECRET: 'whsec_doctor_secret',
+      STRIPE_API_URL: `${base}/stripe`,
+      DISCORD_BOT_TOKEN: 'discord-doctor-secret',
+      RENDER_API_KEY: 'rnd_doctor_secret',
+      RENDER_OWNER_ID: 'tea-1',
+      RENDER_API_URL: 'http://127.0.0.1:1/v1',
+    });
+    expect(r.code).toBe(1);
+    expect(r.output).toMatch(/✗ redis\s+unreachable\s+redis:\/\/127\.0\.0\.1:1/);
+    expect(r.output).toMatch(/✓ slack\s+ok/);
+    expect(r.output).toMatch(/✓ telegram\s+ok/);
+    expect(r.output).toMatch(/✗ stripe\s+rejected\s+credentials rejected .*HTTP 401/);
+    expect(r.output).toMatch(/! discord\s+incomplete\s+missing DISCORD_APPLICATION_ID, DISCORD_PUBLIC_KEY/);
+    expect(r.output).toMatch(/✗ render\s+unreachable/);
+    for (const secret of [
+      SLACK_TOKEN,
+      TELEGRAM_TOKEN,
+      STRIPE_KEY,
+      'whsec_doctor_secret',
+      'discord-doctor-secret',
+      'rnd_doctor_secret',
+      'slack-signing-secret-xyz',
+    ]) {
+      expect(r.output).not.toContain(secret);
+    }
+  });
+});
+
+describe('spawnai doctor: queues', () => {
+  it('reports queue depth and the age of the oldest waiting job', async () => {
+    const { Queue } = await import('bullmq');
+    const { Redis } = await import('ioredis');
+    const { uniquePrefix } = await import('../../helpers/cli.js');
+    const { cleanupPrefix } = await import('../../helpers/redis.js');
+    const prefix = uniquePrefix();
+    const redis = new Redis(TEST_REDIS_URL);
+    const queue = new Queue('spawn', { connection: redis, prefix });
+    try {
+      await queue.add(
+        'spawn',
+        { buildId: 'b', sessionId: 's', correlationId: 'c' },
+        { jobId: 'old-one', timestamp: Date.now() - 600_000 },
+      );
+      await queue.add('spawn', { buildId: 'b2', sessionId: 's2', correlationId: 'c2' }, { jobId: 'new-one' });
+      const r = await runCli(['doctor'], { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix });
+      expect(r.output).toMatch(
+        /! queues\s+incomplete\s+spawn: 2 waiting, 0 active, 0 delayed, 0 failed, oldest waiting 6\d\d s/,
+      );
+      expect(r.output).toContain('are workers running?');
+    } finally {
+      await queue.close();
+      redis.disconnect();
+      await cleanupPrefix(prefix);
+    }
+  });
+});

@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packBundle } from '../../../src/storage/bundle.js';
+import { sweep } from '../../../src/worker/reap-processor.js';
+import { startTestApp, type TestApp, until } from '../../helpers/app.js';
+import { WebChatClient } from '../../helpers/web-client.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function liveApp(client: WebChatClient, prompt: string): Promise<{ sessionId: string; url: string }> {
+  const sent = await client.send(prompt);
+  const sessionId = sent.spawn!.sessionId;
+  const session = await until('live', async () => {
+    const s = await t.app.repos.sessions.get(sessionId);
+    return s?.status === 'live' ? s : undefined;
+  });
+  return { sessionId, url: session.previewUrl! };
+}
+
+/** The reaper job, run as the worker runs it: through the queue. */
+async function runSweep(): Promise<void> {
+  const job = await t.app.queues.reap.add('sweep', { kind: 'sweep', reason: 'manual' });
+  await until('sweep done', async () => ['completed', 'failed'].includes(await job.getState()), 20_000);
+}
+
+describe('reaper', () => {
+  it('destroys a session past its time, frees its port and tells the conversation', async () => {
+    const client = new WebChatClient(t.url);
+    await client.open();
+    const { sessionId, url } = await liveApp(client, 'a landing page for a yoga studio');
+    expect(await answers(url)).toBe(true);
+
+    await t.app.repos.sessions.update(sessionId, { expiresAt: new Date(Date.now() - 1000) });
+    await runSweep();
+
+    expect((await t.app.repos.sessions.get(sessionId))?.status).toBe('expired');
+    await until('port closed', async () => !(await answers(url)));
+    const told = await until('expired message', async () =>
+      (await client.cards(sessionId)).find((c) => c.view.title.endsWith('expired')),
+    );
+    expect(told.view.text).toContain('Its time ran out');
+    const card = (await client.cards(sessionId))[0]!;
+    expect(card.view.progress?.stage).toBe('expired');
+    expect(card.view.buttons ?? []).toEqual([]);
+    const audit = await t.app.repos.audit.listFor('session', sessionId);
+    expect(audit.map((a) => a.action)).toContain('session.destroyed');
+    expect(await t.app.providers.get('local')!.status(sessionId)).toBe('missing');
+  });
+
+  it('ends an app that no session owns', async () => {
+    const provider = t.app.providers.get('local')!;
+    const orphan = 'orphan0app1';
+    const packed = await packBundle([
+      { path: 'package.json', content: JSON.stringify({ scripts: { start: 'node server.js' } }) },
+      {
+        path: 'server.js',
+        content: "require('http').createServer((q, s) => s.end('orphan')).listen(process.env.PORT);",
+      },
+    ]);
+    const stored = await t.app.store.put(orphan, 'b1', packed.tarball);
+    const d = await provider.deploy({
+      sessionId: orphan,
+      buildId: 'b1',
+      bundle: stored,
+      bundleUrl: await t.app.store.signedUrl(stored.key, 60),
+      fetchBundle: () => t.app.store.get(stored.key),
+      onProgress: () => {},
+      signal: AbortSignal.timeout(10_000),
+    });
+    await until('orphan up', () => answers(d.url));
+
+    await runSweep();
+
+    expect(await answers(d.url)).toBe(false);
+    expect((await provider.list()).map((s) => s.sessionId)).not.toContain(orphan);
+    const audit = await t.app.repos.audit.listFor('service', d.serviceId);
+    expect(audit[0]).toMatchObject({ action: 'service.reaped', actor: 'reaper' });
+  });
+
+  it('restarts a live app whose process died (e.g. the service restarted)', async () => {
+    const client = new WebChatClient(t.url);
+    await client.open();
+    const { sessionId, url } = await liveApp(client, 'a guestbook for the office party');
+    // What a crash of the machine or the service does: the app's process is gone.
+    const state = JSON.parse(
+      readFileSync(path.join(t.config.DATA_DIR, 'apps', sessionId, 'state.json'), 'utf8'),
+    ) as { pid: number };
+    process.kill(-state.pid, 'SIGKILL');
+    await until('app down', async () => !(await answers(url)));
+    expect(await t.app.providers.get('local')!.status(sessionId)).toBe('stopped');
+
+    const report = await sweep(reapDeps());
+    expect(report.restarted).toContain(sessionId);
+    expect(await answers(url)).toBe(true);
+    expect((await t.app.repos.sessions.get(sessionId))?.status).toBe('live');
+    await client.act('stop', sessionId);
+  });
+
+  it('re-enqueues a build whose job was lost between insert and enqueue', async () => {
+    const client = new WebChatClient(t.url);
+    await client.open();
+    await t.app.queues.spawn.pause();
+    const sent = await client.send('a notes app for recipes');
+    const { sessionId, buildId } = sent.spawn!;
+    const build = await t.app.repos.builds.get(buildId);
+    await t.app.queues.spawn.remove(build!.jobId);
+    await t.app.queues.spawn.resume();
+
+    const report = await sweep({ ...reapDeps(), lostJobAfterMs: 0 });
+    expect(report.recovered).toContain(buildId);
+    await until(
+      'live after recovery',
+      async () => (await t.app.repos.sessions.get(sessionId))?.status === 'live',
+    );
+    await client.act('stop', sessionId);
+  });
+});
+
+function reapDeps() {
+  return {
+    repos: t.app.repos,
+    providers: t.app.providers,
+    store: t.app.store,
+    spawn: t.app.spawn,
+    notifier: t.app.notifier,
+    queues: t.app.queues,
+    logger: t.logger,
+    deployTimeoutMs: 15_000,
+  };
+}

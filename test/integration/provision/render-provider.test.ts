@@ -1,0 +1,241 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isSpawnError, type SpawnError } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/log.js';
+import {
+  createMemoryCreateBudget,
+  createRedisCreateBudget,
+} from '../../../src/provision/render/create-budget.js';
+import { createRenderProvider, type RenderProviderOptions } from '../../../src/provision/render/index.js';
+import type { GuardedProvider } from '../../../src/provision/resilience/guarded.js';
+import { serviceNameFor } from '../../../src/provision/types.js';
+import { waitForHttpOk } from '../../../src/provision/wait.js';
+import type { BundleStore } from '../../../src/storage/types.js';
+import {
+  deployRequest,
+  helloApp,
+  probe,
+  providerContract,
+  testSessionId,
+} from '../../contract/provider-contract.js';
+import { FakeRender } from '../../fakes/render/server.js';
+import type { FakeSupabase } from '../../fakes/supabase/server.js';
+import { startSupabaseStore } from '../../fakes/supabase/store.js';
+import { uniquePrefix } from '../../helpers/cli.js';
+import { TEST_REDIS_URL } from '../../helpers/env.js';
+import { cleanupPrefix } from '../../helpers/redis.js';
+
+const KEY = 'rnd_key_for_tests';
+const OWNER = 'tea-owner1';
+const IMAGE = 'ghcr.io/spawnai/runtime:1';
+
+function provider(fake: FakeRender, extra: Partial<RenderProviderOptions> = {}): GuardedProvider {
+  return createRenderProvider({
+    apiUrl: fake.url,
+    apiKey: KEY,
+    ownerId: OWNER,
+    image: IMAGE,
+    plan: 'starter',
+    region: 'frankfurt',
+    logger: silentLogger(),
+    ...extra,
+  });
+}
+
+async function rejection(p: Promise<unknown>): Promise<SpawnError> {
+  try {
+    await p;
+  } catch (e) {
+    if (isSpawnError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a rejection');
+}
+
+providerContract('render (fake)', async () => {
+  const { fake: supabase, store } = await startSupabaseStore();
+  const render = await new FakeRender({ apiKey: KEY, ownerId: OWNER }).start();
+  return {
+    provider: provider(render),
+    store,
+    cleanup: async () => {
+      await render.stop();
+      await supabase.stop();
+    },
+  };
+});
+
+describe('Render provider against the fake Render', () => {
+  let render: FakeRender;
+  let supabase: FakeSupabase;
+  let store: BundleStore;
+
+  beforeAll(async () => {
+    ({ fake: supabase, store } = await startSupabaseStore());
+    render = await new FakeRender({ apiKey: KEY, ownerId: OWNER }).start();
+  });
+  afterAll(async () => {
+    await render?.stop();
+    await supabase?.stop();
+  });
+
+  it('creates an image-backed web service with the bundle variables and a health check', async () => {
+    const p = provider(render);
+    const sessionId = testSessionId();
+    const request = await deployRequest(store, sessionId, helloApp('hi from render'));
+    const d = await p.deploy(request);
+    await waitForHttpOk(d.url, { timeoutMs: 10_000 });
+    const [service] = render.servicesNamed(serviceNameFor(sessionId));
+    expect(service).toMatchObject({
+      id: d.serviceId,
+      ownerId: OWNER,
+      imagePath: IMAGE,
+      serviceDetails: { url: d.url, runtime: 'image', healthCheckPath: '/' },
+    });
+    expect(service!.envVars).toEqual({
+      BUNDLE_URL: request.bundleUrl,
+      BUNDLE_SHA256: request.bundle.sha256,
+      PORT: '8080',
+      NODE_ENV: 'production',
+    });
+    expect(request.progress).toContain('Render: deploy live');
+    await p.destroy(sessionId);
+    expect(render.servicesNamed(serviceNameFor(sessionId))).toEqual([]);
+  });
+
+  it('refuses a new service once the hourly budget is spent, saying how long to wait, without calling Render', async () => {
+    const p = provider(render, { createBudget: createMemoryCreateBudget(2) });
+    const sessions = [testSessionId(), testSessionId()];
+    for (const id of sessions) await p.deploy(await deployRequest(store, id, helloApp(id)));
+    const third = testSessionId();
+    const created = render.created.length;
+    expect((await p.refusal(third))?.userMessage).toBe(
+      'Render allows 2 new apps per hour; try again in 60 minutes.',
+    );
+    const e = await rejection(p.deploy(await deployRequest(store, third, helloApp('third'))));
+    expect(e).toMatchObject({ code: 'ERR_PROVIDER_QUOTA', kind: 'budget', retryable: false });
+    expect(e.userMessage).toBe('Render allows 2 new apps per hour; try again in 60 minutes.');
+    expect(render.created.length).toBe(created);
+    // A session that already has its service needs no creation: it may still deploy.
+    expect(await p.refusal(sessions[0]!)).toBeUndefined();
+    const again = await p.deploy(await deployRequest(store, sessions[0]!, helloApp('version two')));
+    await waitForHttpOk(again.url, { timeoutMs: 10_000 });
+    expect(await probe(again.url)).toEqual({ status: 200, body: 'version two' });
+    for (const id of sessions) await p.destroy(id);
+  });
+
+  it("turns Render's own 429 on creation into the same clear refusal", async () => {
+    const strict = await new FakeRender({ apiKey: KEY, ownerId: OWNER, createsPerHour: 1 }).start();
+    try {
+      const p = provider(strict);
+      const first = testSessionId();
+      await p.deploy(await deployRequest(store, first, helloApp('first')));
+      const e = await rejection(p.deploy(await deployRequest(store, testSessionId(), helloApp('second'))));
+      expect(e.code).toBe('ERR_PROVIDER_QUOTA');
+      expect(e.userMessage).toMatch(/^Render allows 20 new apps per hour; try again in (59|60) minutes\.$/);
+      expect(strict.rateLimited).toBe(1);
+      expect(strict.services.size).toBe(1);
+      await p.destroy(first);
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it('counts creations in Redis, shared by every worker', async () => {
+    const prefix = uniquePrefix();
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const key = `${prefix}:render:creates:${OWNER}`;
+      const a = createRedisCreateBudget(redis, key, 3);
+      const b = createRedisCreateBudget(redis, key, 3);
+      expect((await a.take()).allowed).toBe(true);
+      expect((await b.take()).allowed).toBe(true);
+      expect(await a.peek()).toEqual({ remaining: 1, retryAfterMs: 0 });
+      expect((await b.take()).allowed).toBe(true);
+      const refused = await a.take();
+      expect(refused.allowed).toBe(false);
+      expect(refused.retryAfterMs).toBeGreaterThan(3_590_000);
+      expect((await b.peek()).remaining).toBe(0);
+    } finally {
+      await cleanupPrefix(prefix);
+      redis.disconnect();
+    }
+  });
+
+  it('reports a failed deploy with its status and the runtime log (bundle checksum mismatch)', async () => {
+    const p = provider(render);
+    const sessionId = testSessionId();
+    supabase.corruptDownloads = true;
+    try {
+      const e = await rejection(p.deploy(await deployRequest(store, sessionId, helloApp('never'))));
+      expect(e.code).toBe('ERR_DEPLOY_FAILED');
+      expect(e.userMessage).toContain('Render reported the deployment update_failed');
+      expect(e.userMessage).toContain('bundle checksum mismatch');
+    } finally {
+      supabase.corruptDownloads = false;
+    }
+    await p.destroy(sessionId);
+    expect(render.servicesNamed(serviceNameFor(sessionId))).toEqual([]);
+  });
+
+  it('adopts the service a killed worker left behind instead of creating a second', async () => {
+    const sessionId = testSessionId();
+    const name = serviceNameFor(sessionId);
+    render.hold = true;
+    const request = await deployRequest(store, sessionId, helloApp('adopted'));
+    const controller = new AbortController();
+    const dying = provider(render).deploy({ ...request, signal: controller.signal });
+    await expect.poll(() => render.heldCount(), { timeout: 10_000 }).toBeGreaterThan(0);
+    controller.abort(new Error('worker killed'));
+    await expect(dying).rejects.toThrow();
+    const second = provider(render);
+    const retried = second.deploy({ ...request, signal: AbortSignal.timeout(20_000) });
+    await expect.poll(() => request.progress.some((p) => p.includes('already runs this version'))).toBe(true);
+    render.release();
+    const d = await retried;
+    await waitForHttpOk(d.url, { timeoutMs: 10_000 });
+    expect(render.created.filter((n) => n === name)).toHaveLength(1);
+    expect(render.deploys.get(d.serviceId)).toHaveLength(1);
+    await second.destroy(sessionId);
+  });
+
+  it('pages through every service when listing, keeping only spawn-* ones', async () => {
+    const p = provider(render);
+    const ours: string[] = [];
+    for (let i = 0; i < 105; i++) await render.seedService(`other-${i}`);
+    for (let i = 0; i < 3; i++) ours.push((await render.seedService(`spawn-page${i}`)).id);
+    const listed = await p.list();
+    expect(listed.map((s) => s.serviceId).sort()).toEqual(expect.arrayContaining([...ours].sort()));
+    expect(listed.every((s) => s.serviceId && !s.sessionId.startsWith('other'))).toBe(true);
+    for (let i = 0; i < 3; i++) await p.destroy(`page${i}`);
+    expect((await p.list()).filter((s) => s.sessionId.startsWith('page'))).toEqual([]);
+  });
+
+  it('says the API key is wrong without printing it', async () => {
+    const p = createRenderProvider({
+      apiUrl: render.url,
+      apiKey: 'rnd_wrong_123',
+      ownerId: OWNER,
+      image: IMAGE,
+      plan: 'starter',
+      region: 'oregon',
+      logger: silentLogger(),
+    });
+    const e = await rejection(p.list());
+    expect(e.code).toBe('ERR_CONFIG');
+    expect(e.message).toContain('RENDER_API_KEY');
+    expect(e.message).not.toContain('rnd_wrong_123');
+  });
+
+  it('fails an outage with ERR_PROVIDER_UNAVAILABLE after bounded retries', async () => {
+    const p = provider(render);
+    render.outage = true;
+    try {
+      const e = await rejection(p.status(testSessionId()));
+      expect(e.code).toBe('ERR_PROVIDER_UNAVAILABLE');
+      expect(e.message).toContain('HTTP 503');
+    } finally {
+      render.outage = false;
+    }
+  });
+});
