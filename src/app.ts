@@ -62,7 +62,7 @@ export interface App {
   readonly config: Config;
   readonly repos: Repos;
   readonly queues: Queues;
-  readonly server: FastifyInstance | undefined;
+  readonly server: FastifyInstance;
   readonly spawn: SpawnService;
   readonly providers: ReadonlyMap<ProviderName, Provider>;
   readonly store: BundleStore;
@@ -188,6 +188,15 @@ export async function createApp(
   const providers = createProviders(config, logger, redis);
   const providerName = defaultProvider(config);
   const cookieSecret = config.COOKIE_SECRET ?? localSecret(config.DATA_DIR, 'cookieSecret');
+  const split = !(roles.web && roles.worker);
+  const unshared = (['COOKIE_SECRET', 'ENCRYPTION_KEY'] as const).filter((v) => config[v] === undefined);
+  if (split && unshared.length > 0) {
+    // Links signed by the worker are checked by web; tokens sealed by web are opened by the worker.
+    logger.warn(
+      { unset: unshared },
+      `${unshared.join(' and ')} not set: generated in ${config.DATA_DIR}, so processes on other machines will not accept each other's links and tokens; set the same value on every process`,
+    );
+  }
   const billing = createBilling(
     config,
     repos,
@@ -248,20 +257,21 @@ export async function createApp(
   for (const adapter of adapters) messengers.register(instrumentMessenger(adapter.messenger, metrics));
   logger.info({ platforms: adapters.map((a) => a.platform) }, 'platforms configured');
 
-  let server: FastifyInstance | undefined;
-  if (roles.web) {
-    server = await createServer({
-      logger,
-      bodyLimit: config.BODY_LIMIT_BYTES,
-      trustProxy: config.TRUST_PROXY,
-      metrics,
-      readiness: {
-        postgres: () => database.ping(),
-        redis: async () => {
-          await redis.ping();
-        },
+  // Every process serves /health, /ready and /metrics on PORT (a worker's build metrics live in
+  // the worker); only the web role adds the chat, webhook, admin and billing routes.
+  const server: FastifyInstance = await createServer({
+    logger,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
+    metrics,
+    readiness: {
+      postgres: () => database.ping(),
+      redis: async () => {
+        await redis.ping();
       },
-    });
+    },
+  });
+  if (roles.web) {
     await registerIpRateLimit(server, redis, { perMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE, prefix });
     for (const adapter of adapters) await adapter.registerRoutes?.(server);
     if (config.ADMIN_TOKEN) {
@@ -363,13 +373,11 @@ export async function createApp(
           if (adapter.connect) connections.push(await adapter.connect());
         }
       }
-      if (server) {
-        this.url = await server.listen({ port: config.PORT, host: config.HOST });
-      }
+      this.url = await server.listen({ port: config.PORT, host: config.HOST });
     },
     async stop() {
       const deadline = config.SHUTDOWN_TIMEOUT_MS;
-      if (server) await server.close().catch((e: unknown) => logger.warn({ err: String(e) }, 'server close'));
+      await server.close().catch((e: unknown) => logger.warn({ err: String(e) }, 'server close'));
       for (const c of connections) await c.stop().catch(() => {});
       if (workers) await workers.close(deadline);
       for (const provider of providers.values()) await provider.close?.();

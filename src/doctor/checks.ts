@@ -19,6 +19,8 @@ export interface Check {
   readonly switches: readonly VarName[];
   /** Variables it needs once switched on. */
   readonly requires: readonly VarName[];
+  /** Groups of variables of which it needs at least one each, once switched on. */
+  readonly requiresOneOf?: readonly (readonly VarName[])[];
   /** One cheap call proving the credentials work. */
   probe?(config: Config, fetchImpl: typeof fetch): Promise<CheckResult>;
 }
@@ -65,16 +67,15 @@ export const CHECKS: readonly Check[] = [
   {
     name: 'slack',
     switches: ['SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_CLIENT_ID', 'SLACK_APP_TOKEN'],
-    requires: ['SLACK_SIGNING_SECRET'],
+    requires: [],
+    // A way in (HTTP events or Socket Mode) and a token source (one workspace or OAuth installs).
+    requiresOneOf: [
+      ['SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN'],
+      ['SLACK_BOT_TOKEN', 'SLACK_CLIENT_ID'],
+    ],
     probe: async (c, f) => {
       if (!c.SLACK_BOT_TOKEN) {
-        return c.SLACK_CLIENT_ID
-          ? { name: 'slack', state: 'ok', detail: 'multi-workspace install mode (tokens per workspace)' }
-          : {
-              name: 'slack',
-              state: 'incomplete',
-              detail: 'set SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET',
-            };
+        return { name: 'slack', state: 'ok', detail: 'multi-workspace install mode (tokens per workspace)' };
       }
       return http(
         'slack',

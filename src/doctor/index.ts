@@ -1,4 +1,5 @@
 import type { Config } from '../config/index.js';
+import { defaultProvider } from '../provision/index.js';
 import { CHECKS, type CheckResult, checkDatabase, checkQueues, checkRedisServer } from './checks.js';
 
 export type { CheckResult } from './checks.js';
@@ -12,9 +13,13 @@ export async function runDoctor(config: Config, fetchImpl: typeof fetch = fetch)
   if (results[1]?.state === 'ok') results.push(await checkQueues(config));
   const probes = CHECKS.map(async (check): Promise<CheckResult> => {
     const on = check.switches.some((v) => config[v] !== undefined);
-    if (!on)
-      return { name: check.name, state: 'off', detail: `not configured (set ${check.requires.join(', ')})` };
-    const missing = check.requires.filter((v) => config[v] === undefined);
+    const groups = check.requiresOneOf ?? [];
+    const needed = [...check.requires, ...groups.map((g) => g.join(' or '))];
+    if (!on) return { name: check.name, state: 'off', detail: `not configured (set ${needed.join(', ')})` };
+    const missing = [
+      ...check.requires.filter((v) => config[v] === undefined),
+      ...groups.filter((g) => g.every((v) => config[v] === undefined)).map((g) => g.join(' or ')),
+    ];
     if (missing.length > 0)
       return { name: check.name, state: 'incomplete', detail: `missing ${missing.join(', ')}` };
     return check.probe
@@ -36,7 +41,7 @@ const MARK: Record<CheckResult['state'], string> = {
 export function formatDoctor(results: readonly CheckResult[], config: Config): string {
   const lines = results.map((r) => `${MARK[r.state]} ${r.name.padEnd(10)} ${r.state.padEnd(12)} ${r.detail}`);
   const builder = config.ANTHROPIC_API_KEY ? 'claude' : 'offline builder (no ANTHROPIC_API_KEY)';
-  const provider = config.PROVIDER ?? 'local';
+  const provider = defaultProvider(config);
   lines.push('', `builder: ${builder}; provider: ${provider}; public URL: ${config.PUBLIC_URL}`);
   return `${lines.join('\n')}\n`;
 }

@@ -72,7 +72,7 @@ describe('spawnai start', () => {
       );
     const started = Date.now();
     let status = '';
-    while (Date.now() - started < 20_000) {
+    while (Date.now() - started < 60_000) {
       try {
         status = inNamespace(`http://127.0.0.1:${r.port}/ready`);
         if (status === '200') break;
@@ -85,7 +85,7 @@ describe('spawnai start', () => {
     expect(r.output()).toContain('started a private redis-server');
     expect(existsSync(path.join(r.dataDir, 'redis', 'appendonlydir'))).toBe(true);
     await stopAndCheck(r);
-  });
+  }, 120_000);
 
   it('without Redis and without redis-server, says exactly how to get one and exits 1', async () => {
     const probe = spawnSync('unshare', ['-n', 'true']);

@@ -85,6 +85,7 @@ describe('spawnai doctor', () => {
     expect(r.output).toMatch(/✗ stripe\s+rejected\s+credentials rejected .*HTTP 401/);
     expect(r.output).toMatch(/! discord\s+incomplete\s+missing DISCORD_APPLICATION_ID, DISCORD_PUBLIC_KEY/);
     expect(r.output).toMatch(/✗ render\s+unreachable/);
+    expect(r.output).toContain('provider: render');
     for (const secret of [
       SLACK_TOKEN,
       TELEGRAM_TOKEN,
@@ -96,6 +97,22 @@ describe('spawnai doctor', () => {
     ]) {
       expect(r.output).not.toContain(secret);
     }
+  });
+});
+
+describe('spawnai doctor: Slack modes', () => {
+  it('takes Socket Mode without a signing secret, and names what a half set-up lacks', async () => {
+    const socket = await runCli(['doctor'], {
+      REDIS_URL: TEST_REDIS_URL,
+      SLACK_APP_TOKEN: 'xapp-doctor-secret',
+      SLACK_BOT_TOKEN: SLACK_TOKEN,
+      SLACK_API_URL: `${base}/slack/api`,
+    });
+    expect(socket.output).toMatch(/✓ slack\s+ok/);
+    const half = await runCli(['doctor'], { REDIS_URL: TEST_REDIS_URL, SLACK_SIGNING_SECRET: 'half-secret' });
+    expect(half.code).toBe(1);
+    expect(half.output).toMatch(/! slack\s+incomplete\s+missing SLACK_BOT_TOKEN or SLACK_CLIENT_ID/);
+    expect(half.output).not.toContain('half-secret');
   });
 });
 

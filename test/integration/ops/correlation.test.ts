@@ -3,6 +3,7 @@ import { FAST_WORKER_ENV, startTestApp, type TestApp, until } from '../../helper
 import { type RunningCli, startCli, waitForHttp } from '../../helpers/cli.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';
 import { TEST_REDIS_URL } from '../../helpers/env.js';
+import { parsePrometheus, sample } from '../../helpers/prometheus.js';
 import { WebChatClient } from '../../helpers/web-client.js';
 
 /** web and worker as separate processes: one request's id is on both processes' log lines. */
@@ -54,7 +55,15 @@ describe('correlation ids', () => {
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as { correlationId?: string; msg: string });
     const webLines = lines(web.output()).filter((l) => l.correlationId === id);
-    const workerLines = lines(worker.output()).filter((l) => l.correlationId === id);
+    // The worker logs "build live" just after the session turns live: wait for the line.
+    const workerLines = await until(
+      'the worker logged the build',
+      async () => {
+        const mine = lines(worker.output()).filter((l) => l.correlationId === id);
+        return mine.some((l) => l.msg === 'build live') ? mine : undefined;
+      },
+      10_000,
+    ).catch(() => lines(worker.output()).filter((l) => l.correlationId === id));
     expect(webLines.map((l) => l.msg)).toContain('spawn requested');
     expect(workerLines.length).toBeGreaterThan(0);
     expect(workerLines.map((l) => l.msg)).toContain('build live');
@@ -66,4 +75,22 @@ describe('correlation ids', () => {
       expect(raw.split('"correlationId"').length - 1).toBe(1);
     }
   }, 60_000);
+
+  it("serves the worker's own build metrics, and none of the web routes, from the worker process", async () => {
+    await until(
+      'a build counted',
+      async () => {
+        const m = parsePrometheus(await (await fetch(`${worker.url}/metrics`)).text());
+        return sample(m, 'spawnai_builds_total', { builder: 'offline', outcome: 'succeeded' }) === 1;
+      },
+      10_000,
+    );
+    expect((await fetch(`${worker.url}/ready`)).status).toBe(200);
+    expect((await fetch(`${worker.url}/`)).status).toBe(404);
+    expect((await fetch(`${worker.url}/api/web/messages`, { method: 'POST' })).status).toBe(404);
+    const web_ = parsePrometheus(await (await fetch(`${web.url}/metrics`)).text());
+    expect(
+      sample(web_, 'spawnai_builds_total', { builder: 'offline', outcome: 'succeeded' }),
+    ).toBeUndefined();
+  });
 });
