@@ -18,16 +18,22 @@ export { SLACK_EDIT_INTERVAL_MS } from './messenger.js';
 /**
  * Slack: `/spawn`, mentions, thread replies and DMs in; a Block Kit status card edited in
  * place out. Configured when a token source exists (SLACK_BOT_TOKEN, or SLACK_CLIENT_ID +
- * SLACK_CLIENT_SECRET for "Add to Slack" installs) and a way in: SLACK_SIGNING_SECRET for
- * `POST /slack/events`, and/or SLACK_APP_TOKEN for Socket Mode in the bot process.
+ * SLACK_CLIENT_SECRET for "Add to Slack" installs). Messages come in through
+ * SLACK_SIGNING_SECRET (`POST /slack/events`) and/or SLACK_APP_TOKEN (Socket Mode in the bot
+ * process); a worker needs neither, only the token source to post and edit cards.
  */
 export function createSlackAdapter(ctx: AdapterContext): PlatformAdapter | undefined {
   const { config } = ctx;
   const oauth = Boolean(config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET);
   if (!config.SLACK_BOT_TOKEN && !oauth) return undefined;
-  if (!config.SLACK_SIGNING_SECRET && !config.SLACK_APP_TOKEN) return undefined;
 
   const logger = ctx.logger.child({ module: 'slack' });
+  // A worker needs only a token to post and edit cards; a way in is for web (events) or bot.
+  if (!config.SLACK_SIGNING_SECRET && !config.SLACK_APP_TOKEN) {
+    logger.info(
+      'slack: posting only; set SLACK_SIGNING_SECRET (POST /slack/events) or SLACK_APP_TOKEN (Socket Mode) to take messages',
+    );
+  }
   const encryptionKey = oauth
     ? (config.ENCRYPTION_KEY ?? localSecret(config.DATA_DIR, 'encryptionKey'))
     : undefined;
