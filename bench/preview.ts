@@ -4,10 +4,8 @@
  * bench/results/preview.json. Target: P50 under 3 s on a 2-core machine.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import path from 'node:path';
 import { startCli, waitForHttp } from '../test/helpers/cli.js';
+import { writeResult } from './result.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const PROMPTS = [
@@ -80,7 +78,6 @@ async function main(): Promise<void> {
     }
     const sorted = [...samples].sort((a, b) => a - b);
     const result = {
-      benchmark: 'preview',
       description:
         'ms from POST /api/web/messages to the preview answering HTTP 200 (spawnai start, embedded defaults)',
       runs: RUNS,
@@ -91,19 +88,8 @@ async function main(): Promise<void> {
       targetP50Ms: 3000,
       met: percentile(sorted, 50) < 3000,
       samplesMs: samples,
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        memoryGb: Math.round(totalmem() / 2 ** 30),
-        node: process.version,
-      },
-      at: new Date().toISOString(),
     };
-    const out = path.join(import.meta.dirname, 'results', 'preview.json');
-    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(
-      `${JSON.stringify({ p50Ms: result.p50Ms, p95Ms: result.p95Ms, met: result.met })}\nwrote ${out}\n`,
-    );
+    writeResult('preview', result, { p50Ms: result.p50Ms, p95Ms: result.p95Ms, met: result.met });
   } finally {
     server.child.kill('SIGTERM');
     await server.exited;

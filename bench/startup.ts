@@ -5,10 +5,9 @@
  * Targets: ready within 15 s, exit 0 within 10 s (the must-show of the foundation issue; the
  * CLI tests only check that it happens, on a loaded CI machine).
  */
-import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { startCli, waitForHttp } from '../test/helpers/cli.js';
+import { writeResult } from './result.js';
 
 const DIST_CLI = path.join(import.meta.dirname, '..', 'dist', 'src', 'cli.js');
 const TS_CLI = path.join(import.meta.dirname, '..', 'src', 'cli.ts');
@@ -55,7 +54,6 @@ async function main(): Promise<void> {
   const ready = runs.map((r) => r.readyMs);
   const exits = runs.map((r) => r.exitMs);
   const result = {
-    benchmark: 'startup',
     description:
       'spawnai start in a fresh data folder: ms to /health and /ready answering 200, and ms from SIGTERM to exit',
     runs: RUNS,
@@ -65,19 +63,12 @@ async function main(): Promise<void> {
     targetExitMs: EXIT_TARGET_MS,
     met: max(ready) < READY_TARGET_MS && max(exits) < EXIT_TARGET_MS && runs.every((r) => r.exitCode === 0),
     samples: runs,
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model,
-      memoryGb: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-    },
-    at: new Date().toISOString(),
   };
-  const out = path.join(import.meta.dirname, 'results', 'startup.json');
-  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(
-    `${JSON.stringify({ maxReadyMs: result.maxReadyMs, maxExitMs: result.maxExitMs, met: result.met })}\nwrote ${out}\n`,
-  );
+  writeResult('startup', result, {
+    maxReadyMs: result.maxReadyMs,
+    maxExitMs: result.maxExitMs,
+    met: result.met,
+  });
 }
 
 main().catch((e: unknown) => {
