@@ -264,6 +264,7 @@ export async function createApp(
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
     metrics,
+    ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
     readiness: {
       postgres: () => database.ping(),
       redis: async () => {

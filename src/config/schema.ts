@@ -42,6 +42,11 @@ export const VARS = {
     min: 16,
     expected: 'at least 16 characters',
   }),
+  METRICS_TOKEN: optionalString({
+    ...s('service', 'Bearer token for /metrics (open when unset: keep it on a private network)', true),
+    min: 16,
+    expected: 'at least 16 characters',
+  }),
   COOKIE_SECRET: optionalString({
     ...s('service', 'Signs web chat cookies (default: generated once into DATA_DIR)', true),
     min: 32,

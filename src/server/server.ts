@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log.js';
@@ -15,6 +15,15 @@ export interface ServerOptions {
   readiness: Readonly<Record<string, ReadinessCheck>>;
   /** Request latency histograms and `GET /metrics`. */
   metrics?: Metrics;
+  /** When set, `/metrics` answers only `Authorization: Bearer <token>`. */
+  metricsToken?: string;
+}
+
+/** Compares in constant time whatever the guess: both sides are hashed to one length first. */
+function bearerCheck(token: string): (header: string | undefined) => boolean {
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  const expected = digest(`Bearer ${token}`);
+  return (header) => timingSafeEqual(digest(header ?? ''), expected);
 }
 
 /** Incoming request ids are kept when they look like ids; anything else is replaced. */
@@ -61,7 +70,16 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   const metrics = options.metrics;
   if (metrics) {
     instrumentHttp(app, metrics);
-    app.get('/metrics', async (_request, reply) => {
+    const allowed = options.metricsToken ? bearerCheck(options.metricsToken) : () => true;
+    app.get('/metrics', async (request, reply) => {
+      if (!allowed(request.headers.authorization)) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .send({
+            error: { code: 'ERR_UNAUTHORIZED', message: 'metrics need the METRICS_TOKEN bearer token' },
+          });
+      }
       const { contentType, body } = await metrics.render();
       return reply.type(contentType).send(body);
     });

@@ -60,3 +60,29 @@ describe('/metrics', () => {
     await client.act('stop', sessionId);
   });
 });
+
+describe('/metrics with METRICS_TOKEN', () => {
+  const token = 'metrics-token-for-the-scraper';
+  let guarded: TestApp;
+  beforeAll(async () => {
+    guarded = await startTestApp({ METRICS_TOKEN: token });
+  });
+  afterAll(async () => {
+    await guarded?.stop();
+  });
+
+  it('answers only the bearer token, and keeps /health and /ready open', async () => {
+    const none = await fetch(`${guarded.url}/metrics`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await none.text()).not.toContain('spawnai_');
+    for (const wrong of ['Bearer nope', `Bearer ${token}x`, token, `Basic ${token}`]) {
+      expect((await fetch(`${guarded.url}/metrics`, { headers: { authorization: wrong } })).status).toBe(401);
+    }
+    const ok = await fetch(`${guarded.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('spawnai_http_request_duration_seconds');
+    expect((await fetch(`${guarded.url}/health`)).status).toBe(200);
+    expect((await fetch(`${guarded.url}/ready`)).status).toBe(200);
+  });
+});
