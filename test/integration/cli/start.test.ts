@@ -53,6 +53,15 @@ describe('spawnai start', () => {
     await stopAndCheck(r);
   }, 90_000);
 
+  it('as the README starts it (`npm start`): SIGTERM to npm stops the service and all it started', async () => {
+    // Process managers signal npm, not its child: the start script must hand the signal on.
+    const r = await startCli(['start'], { REDIS_URL: TEST_REDIS_URL }, () => ['npm', ['start', '--silent']]);
+    running.push(r);
+    await waitForHttp(`${r.url}/ready`, 45_000);
+    expect((await fetch(`${r.url}/health`)).status).toBe(200);
+    await stopAndCheck(r);
+  }, 90_000);
+
   it('on a machine where no Redis answers, starts a private redis-server and stops it on exit', async () => {
     const probe = spawnSync('unshare', ['-n', 'true']);
     if (probe.status !== 0) return; // needs a network namespace (root); covered in CI, which runs as root
