@@ -1,12 +1,12 @@
 import { DelayedError, type Job } from 'bullmq';
-import type { MessengerRegistry } from '../core/messenger.js';
+import type { Messenger, MessengerRegistry } from '../core/messenger.js';
 import { conversationKey, type MessageRef } from '../core/platform.js';
 import type { Button } from '../core/view.js';
 import type { Repos, SessionRow } from '../db/repos/index.js';
 import { isSpawnError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StatusStore } from '../notify/status-store.js';
-import type { StatusViews } from '../notify/views.js';
+import type { StatusInput, StatusViews } from '../notify/views.js';
 import type { NotifyJobData } from '../queue/jobs.js';
 import type { Queues } from '../queue/producer.js';
 import { sleep } from '../util/time.js';
@@ -126,6 +126,42 @@ async function deliverStatus(deps: NotifyDeps, sessionId: string): Promise<void>
           view: views.resultMessage({ ...input, session: fresh }),
         },
         `final-${event.buildId}-${event.stage}`,
+      );
+      if (event.stage === 'stopped' || event.stage === 'expired') {
+        await retireEarlierCards(deps, messenger, { ...input, session: fresh }, existing);
+      }
+    }
+  }
+}
+
+/** The newest cards of an ended session that get updated too; older ones keep their last state. */
+const EARLIER_CARDS_UPDATED = 5;
+
+/**
+ * Each change of an app has its own card; once the app has ended, the earlier ones must not keep
+ * offering Stop and Extend or show it live. Best effort and after the final state is delivered:
+ * a failure here is logged, never retried.
+ */
+async function retireEarlierCards(
+  deps: NotifyDeps,
+  messenger: Messenger,
+  input: StatusInput,
+  current: MessageRef | null,
+): Promise<void> {
+  const builds = await deps.repos.builds.listForSession(input.session.id);
+  const earlier = builds
+    .filter((b) => b.id !== input.build?.id && b.statusMessage)
+    .sort((a, b) => a.iteration - b.iteration)
+    .slice(-EARLIER_CARDS_UPDATED);
+  for (const build of earlier) {
+    const ref = build.statusMessage as MessageRef;
+    if (current && ref.messageId === current.messageId) continue;
+    try {
+      await messenger.update(ref, deps.views.statusCard({ ...input, build }));
+    } catch (e) {
+      deps.logger.info(
+        { sessionId: input.session.id, buildId: build.id, err: e instanceof Error ? e.message : String(e) },
+        'an earlier status card was not updated',
       );
     }
   }

@@ -95,6 +95,14 @@ describe('web chat: from a message to a running app', () => {
       (await client.cards(sessionId)).find((c) => c.view.title.endsWith('stopped')),
     );
     expect((await t.app.repos.sessions.get(sessionId))?.status).toBe('stopped');
+    // Each change had its own status card: the first one no longer shows the app live either.
+    const statusCards = await until('both status cards stopped', async () => {
+      const withProgress = (await client.cards(sessionId)).filter((c) => c.view.progress);
+      return withProgress.length === 2 && withProgress.every((c) => c.view.progress?.stage === 'stopped')
+        ? withProgress
+        : undefined;
+    });
+    for (const card of statusCards) expect(card.view.buttons ?? []).toEqual([]);
   });
 
   it('gives one session and one build for the same message sent three times at once', async () => {
