@@ -113,6 +113,9 @@ export class SpawnService {
         });
         // Serialises this user's requests: quota checks cannot race each other.
         const locked = (await tx.users.getForUpdate(user.id)) ?? user;
+        // Another delivery of this same message may have committed while this one waited for the
+        // lock: it must come back as that one, not as a change to the session it just created.
+        if (await tx.builds.getByRequestKey(requestKey)) throw new DuplicateRequest();
         const limits = this.deps.limits.limitsFor(locked);
         const active = req.newSession
           ? undefined

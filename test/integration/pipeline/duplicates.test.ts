@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../../helpers/app.js';
+import { createThrowawayPostgres } from '../../helpers/db.js';
+import { WebChatClient } from '../../helpers/web-client.js';
+
+/**
+ * The same message delivered several times at once, many times over: every delivery must come
+ * back as the one session it created, never as "still working on a change" to that session.
+ */
+describe.each([
+  ['Postgres', true],
+  ['PGlite', false],
+])('concurrent duplicates on %s', (_name, postgres) => {
+  let t: TestApp;
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const env: Record<string, string> = { FREE_LIVE_SESSIONS: '50', OFFLINE_BUILD_STEP_MS: '2000' };
+    if (postgres) {
+      const db = await createThrowawayPostgres();
+      env.DATABASE_URL = db.url;
+      drop = () => db.drop();
+    }
+    t = await startTestApp(env, { worker: false });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await drop?.();
+  });
+
+  it('gives each message one session and one build, and every delivery its id', async () => {
+    const rounds = await Promise.all(
+      Array.from({ length: 8 }, async (_, round) => {
+        const client = new WebChatClient(t.url);
+        await client.open();
+        const clientId = `dup${round}round000`;
+        return Promise.all([1, 2, 3].map(() => client.send(`a guestbook number ${round}`, clientId)));
+      }),
+    );
+    for (const results of rounds) {
+      const replies = results.map((r) => `${r.status} ${r.replies.map((m) => m.view.title).join(',')}`);
+      const ids = new Set(results.map((r) => r.spawn?.sessionId));
+      expect(ids.size, replies.join(' | ')).toBe(1);
+      expect([...ids][0]).toBeDefined();
+      expect(results.filter((r) => r.spawn?.duplicate === false)).toHaveLength(1);
+      expect(await t.app.repos.builds.listForSession([...ids][0]!)).toHaveLength(1);
+    }
+  });
+});
