@@ -48,11 +48,34 @@ function spawnCommand(rest: string): Command {
   return { kind: 'spawn', prompt: m[2]!.trim(), provider: provider as ProviderName };
 }
 
+/** Words that, typed alone in a one-to-one chat with the bot, mean the command of that name. */
+export const BARE_COMMAND_WORDS = ['status', 'list', 'stop', 'extend', 'help'] as const;
+
+export interface ParseOptions {
+  /**
+   * The chat is one-to-one with the bot (the web chat, like a Slack DM): `help`, `status`,
+   * `stop abc123`, ... typed alone are commands, not a request to change the app.
+   */
+  readonly bareWords?: boolean;
+}
+
+/** `stop` or `stop abc123` alone → `/stop` or `/stop abc123`; anything else unchanged. */
+function bareWordCommand(text: string): string {
+  const m = /^(\w+)(?:\s+(\S+))?$/.exec(text.trim());
+  if (!m) return text;
+  const word = m[1]!.toLowerCase();
+  if (!(BARE_COMMAND_WORDS as readonly string[]).includes(word)) return text;
+  // `list of films` or `help me with colours` stay requests; only an app id may follow.
+  if (m[2] && (NO_ARGUMENT.includes(word as Subcommand) || !SESSION_ID_PATTERN.test(m[2]))) return text;
+  return m[2] ? `/${word} ${m[2]}` : `/${word}`;
+}
+
 /**
  * Parses a normalised message. `/spawn status` and `/status` mean the same; `/spawn stop abc123`
  * stops app abc123, but `/spawn stop-watch for runners` is a prompt.
  */
-export function parseCommand(text: string): Command {
+export function parseCommand(raw: string, options: ParseOptions = {}): Command {
+  const text = options.bareWords ? bareWordCommand(raw) : raw;
   const parts = splitCommand(text);
   if (!parts) return { kind: 'message', text: text.trim() };
   const [name, rest] = parts;

@@ -3,6 +3,7 @@ import type { BillingService } from '../src/billing/service.js';
 import type { ConversationHandler, ConversationResult } from '../src/core/conversation.js';
 import type { IncomingAction, IncomingMessage } from '../src/core/incoming.js';
 import type { ConversationRef } from '../src/core/platform.js';
+import { hasUnstorableText, storableText } from '../src/core/text.js';
 import { isSpawnError, SpawnError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import type { Requester, SpawnService } from '../src/spawn/service.js';
@@ -182,12 +183,27 @@ export function createConversation(deps: ConversationDeps): ConversationHandler 
     }
   }
 
+  /**
+   * Every platform's text passes here: a NUL or half a surrogate pair would make Postgres refuse
+   * the rows it goes into (prompt, history, audit), so it is refused with a clear answer before
+   * anything is written; a display name is stored with such characters replaced.
+   */
+  function checkText(message: IncomingMessage): IncomingMessage {
+    if (hasUnstorableText(message.text)) throw new SpawnError('ERR_TEXT_UNSUPPORTED');
+    if (!hasUnstorableText(message.user.name)) return message;
+    return { ...message, user: { ...message.user, name: storableText(message.user.name) } };
+  }
+
   return {
     handleMessage: (message) =>
       run(
         { platform: message.platform, teamId: message.teamId, user: message.user },
         message.conversation,
-        () => dispatch(message, parseCommand(message.text)),
+        () => {
+          const checked = checkText(message);
+          // The web chat is the person's one-to-one chat with the bot, as a Slack DM is.
+          return dispatch(checked, parseCommand(checked.text, { bareWords: checked.platform === 'web' }));
+        },
       ),
     handleAction: (action) =>
       run({ platform: action.platform, teamId: action.teamId, user: action.user }, action.conversation, () =>

@@ -9,7 +9,7 @@
 // Steps: download -> verify -> unpack -> install production dependencies (only when the app
 // declares any; `npm ci` when it ships a lockfile) -> start on PORT. Every step logs one line
 // prefixed `[spawnai-runtime]`; a failing step logs the reason and exits with its own code.
-// Only Node built-ins: it runs on node:22-slim and on Node 20 (the tests run it locally).
+// Only Node built-ins: it runs on node:26-slim and on Node 20 (the tests run it locally).
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';

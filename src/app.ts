@@ -12,12 +12,16 @@ import { BillingService } from './billing/service.js';
 import { CheckoutLinks } from './billing/signed-link.js';
 import { SpendEstimator } from './billing/spend.js';
 import { createStripeClient } from './billing/stripe-client.js';
+import { applyStripeEvent } from './billing/stripe-webhook.js';
 import { createBuilder } from './build/index.js';
 import type { Config } from './config/index.js';
 import { localSecret } from './config/local-secrets.js';
-import type { AdapterContext, Connection, PlatformAdapter } from './core/adapter.js';
+import { publishLinkStatuses } from './connections/published.js';
+import { ConnectionSupervisor } from './connections/supervisor.js';
+import type { AdapterContext, PlatformAdapter } from './core/adapter.js';
+import type { InboundHandler } from './core/inbound-handler.js';
 import { MessengerRegistry } from './core/messenger.js';
-import { type Database, openDatabase } from './db/client.js';
+import { type Database, migrationAdvice, openDatabase } from './db/client.js';
 import { createRepos, type Repos } from './db/repos/index.js';
 import { StartupError } from './errors.js';
 import type { Logger } from './log.js';
@@ -32,10 +36,13 @@ import { Notifier } from './notify/notifier.js';
 import { StatusStore } from './notify/status-store.js';
 import { createProviders, defaultProvider } from './provision/index.js';
 import type { Provider, ProviderName } from './provision/types.js';
+import { InboundQueue } from './queue/inbound.js';
+import type { InboundSource, QueueName } from './queue/jobs.js';
 import { createQueues, type Queues } from './queue/producer.js';
 import { startWorkers, type WorkerRunner } from './queue/worker-runner.js';
 import { createRedis, probeRedis, type Redis, redactUrl } from './redis/connection.js';
 import { PubSub } from './redis/pubsub.js';
+import { exposureNotice } from './server/exposure.js';
 import { registerIpRateLimit } from './server/rate-limit.js';
 import { createServer } from './server/server.js';
 import { fixedLimits, type LimitsPolicy, type PlanLimits } from './spawn/limits.js';
@@ -43,8 +50,11 @@ import { SpawnService } from './spawn/service.js';
 import { createBundleStore } from './storage/index.js';
 import type { BundleStore } from './storage/types.js';
 import { initTracing } from './tracing.js';
+import { createInboundProcessor } from './worker/inbound-processor.js';
 import { createNotifyProcessor } from './worker/notify-processor.js';
+import { createRedisPollGate } from './worker/poll-gate.js';
 import { createReapProcessor } from './worker/reap-processor.js';
+import { type ScheduleGuard, startScheduleGuard } from './worker/schedule-guard.js';
 import { createSpawnProcessor } from './worker/spawn-processor.js';
 
 export interface Roles {
@@ -62,6 +72,8 @@ export interface App {
   readonly config: Config;
   readonly repos: Repos;
   readonly queues: Queues;
+  /** Where every platform's deliveries are queued for the inbound worker. */
+  readonly inbound: InboundQueue;
   readonly server: FastifyInstance;
   readonly spawn: SpawnService;
   readonly providers: ReadonlyMap<ProviderName, Provider>;
@@ -86,6 +98,8 @@ export function freeLimits(config: Config): PlanLimits {
     maxSessionMinutes: config.SESSION_MAX_MINUTES,
     maxOutputTokens: config.BUILD_MAX_OUTPUT_TOKENS,
     buildWallTimeMs: config.BUILD_TIMEOUT_MS,
+    effort: config.ANTHROPIC_EFFORT,
+    maxRepairs: config.BUILD_MAX_REPAIRS,
   };
 }
 
@@ -96,6 +110,8 @@ async function connectDatabase(config: Config, roles: Roles, logger: Logger): Pr
       url: config.DATABASE_URL,
       pgliteDir: path.join(config.DATA_DIR, 'db'),
       poolMax: config.DATABASE_POOL_MAX,
+      migrationUrl: config.DATABASE_DIRECT_URL,
+      migrationLockTimeoutMs: config.DATABASE_MIGRATION_LOCK_TIMEOUT_MS,
     });
     await database.ping(5000);
   } catch (e) {
@@ -105,6 +121,8 @@ async function connectDatabase(config: Config, roles: Roles, logger: Logger): Pr
     });
   }
   if (roles.migrate) {
+    const advice = migrationAdvice(config.DATABASE_URL, config.DATABASE_DIRECT_URL);
+    if (advice) logger.warn(advice);
     await database.migrate();
   } else {
     const pending = await database.pendingMigrations();
@@ -130,6 +148,31 @@ export async function checkRedis(url: string, variable = 'REDIS_URL'): Promise<v
   }
 }
 
+/**
+ * Opens what providers serve in a worker (the local preview port) and says, in plain words,
+ * what the operator should know (no sandbox, limits the machine cannot enforce).
+ */
+async function startProviders(providers: ReadonlyMap<ProviderName, Provider>, logger: Logger): Promise<void> {
+  for (const provider of providers.values()) {
+    try {
+      await provider.start?.();
+    } catch (e) {
+      throw new StartupError(e instanceof Error ? e.message.replace(/^local provider: /, '') : String(e), {
+        cause: e,
+      });
+    }
+    // Said once known (the sandbox probe takes a moment), without holding up the start.
+    provider
+      .notices?.()
+      .then((notices) => {
+        for (const notice of notices) logger.warn({ provider: provider.name }, notice);
+      })
+      .catch((e: unknown) =>
+        logger.warn({ provider: provider.name, err: String(e) }, 'could not check the provider'),
+      );
+  }
+}
+
 /** Plans, Stripe and the guards of paid plans; billing is on with STRIPE_SECRET_KEY or Stars prices. */
 function createBilling(
   config: Config,
@@ -141,6 +184,7 @@ function createBilling(
   logger: Logger,
 ) {
   const links = new CheckoutLinks(cookieSecret, config.PUBLIC_URL);
+  const limiter = new SlidingWindowLimiter(redis, config.QUEUE_PREFIX);
   const service = new BillingService({
     config,
     repos,
@@ -148,14 +192,11 @@ function createBilling(
     plans: resolvePlans(config),
     links,
     ...(config.STRIPE_SECRET_KEY ? { stripe: createStripeClient(config) } : {}),
+    limiter,
     logger: logger.child({ module: 'billing' }),
   });
   const guard = service.enabled
-    ? createBillingGuard(
-        config,
-        new SlidingWindowLimiter(redis, config.QUEUE_PREFIX),
-        new SpendEstimator(config, llm),
-      )
+    ? createBillingGuard(config, limiter, new SpendEstimator(config, llm))
     : undefined;
   return { service, links, guard };
 }
@@ -181,11 +222,32 @@ export async function createApp(
     spawnAttempts: config.JOB_ATTEMPTS,
     spawnBackoffMs: config.JOB_BACKOFF_MS,
   });
+  const inboundRedis: Redis = createRedis(redisUrl, 'client', logger, { autoPipelining: true });
+  const inbound = new InboundQueue(
+    inboundRedis,
+    {
+      prefix,
+      attempts: config.INBOUND_ATTEMPTS,
+      keepCompletedS: config.INBOUND_KEEP_COMPLETED_S,
+      busyDepth: config.INBOUND_BUSY_DEPTH,
+      maxInFlight: config.INBOUND_MAX_IN_FLIGHT,
+    },
+    logger.child({ module: 'inbound' }),
+  );
   const statusStore = new StatusStore(redis, prefix);
   const notifier = new Notifier(statusStore, queues, logger.child({ module: 'notify' }));
   const builder = createBuilder(config, logger.child({ module: 'builder' }));
   const store = createBundleStore(config, logger.child({ module: 'storage' }));
-  const providers = createProviders(config, logger, redis);
+  const providers = createProviders(config, logger, redis, {
+    // The reaper ends the session with the limit's reason, which its card then shows.
+    onLocalLimit: (sessionId) => {
+      queues
+        .enqueueReap({ kind: 'sweep', reason: 'app-stopped' })
+        .catch((e: unknown) =>
+          logger.error({ sessionId, err: String(e) }, 'could not queue the end of a stopped app'),
+        );
+    },
+  });
   const providerName = defaultProvider(config);
   const cookieSecret = config.COOKIE_SECRET ?? localSecret(config.DATA_DIR, 'cookieSecret');
   const split = !(roles.web && roles.worker);
@@ -246,6 +308,7 @@ export async function createApp(
     repos,
     conversation,
     queues,
+    inbound,
     redis,
     pubsub,
     billing: billing.service,
@@ -257,6 +320,24 @@ export async function createApp(
   for (const adapter of adapters) messengers.register(instrumentMessenger(adapter.messenger, metrics));
   logger.info({ platforms: adapters.map((a) => a.platform) }, 'platforms configured');
 
+  // Each platform connection of the bot role on its own: one that cannot connect is retried
+  // and shown as degraded while everything else in the process keeps running.
+  const supervisor = roles.bot
+    ? new ConnectionSupervisor(
+        adapters.flatMap((a) => (a.connect ? [{ platform: a.platform, connect: () => a.connect!() }] : [])),
+        {
+          minDelayMs: config.PLATFORM_RETRY_MIN_MS,
+          maxDelayMs: config.PLATFORM_RETRY_MAX_MS,
+          attemptTimeoutMs: config.PLATFORM_CONNECT_TIMEOUT_MS,
+          logger: logger.child({ module: 'connections' }),
+          onChange: () => linkPublisher?.changed(),
+        },
+      )
+    : undefined;
+  const linkPublisher = supervisor
+    ? publishLinkStatuses(redis, prefix, () => supervisor.statuses(), logger)
+    : undefined;
+
   // Every process serves /health, /ready and /metrics on PORT (a worker's build metrics live in
   // the worker); only the web role adds the chat, webhook, admin and billing routes.
   const server: FastifyInstance = await createServer({
@@ -265,6 +346,7 @@ export async function createApp(
     trustProxy: config.TRUST_PROXY,
     metrics,
     ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
+    ...(supervisor ? { platformLinks: () => supervisor.statuses() } : {}),
     readiness: {
       postgres: () => database.ping(),
       redis: async () => {
@@ -282,6 +364,7 @@ export async function createApp(
         secureCookies: config.PUBLIC_URL.startsWith('https://'),
         repos,
         queues,
+        inbound: inbound.queue,
         spawn,
       });
     }
@@ -292,17 +375,32 @@ export async function createApp(
         stripe: billing.service.stripe,
         config,
         repos,
+        inbound,
         logger: logger.child({ module: 'billing' }),
       });
     }
   }
 
+  // The conversation of every platform's deliveries, run by the inbound worker.
+  const inboundHandlers = new Map<InboundSource, InboundHandler>();
+  for (const adapter of adapters) if (adapter.inbound) inboundHandlers.set(adapter.platform, adapter.inbound);
+  inboundHandlers.set('stripe', async ({ data }) =>
+    applyStripeEvent(data.payload as Parameters<typeof applyStripeEvent>[0], {
+      repos,
+      config,
+      billing: billing.service,
+      logger: logger.child({ module: 'billing' }),
+    }),
+  );
+  const workerQueues = new Set(config.WORKER_QUEUES.split(',') as QueueName[]);
+
   let workers: WorkerRunner | undefined;
-  const connections: Connection[] = [];
+  let scheduleGuard: ScheduleGuard | undefined;
   const app: App = {
     config,
     repos,
     queues,
+    inbound,
     server,
     spawn,
     providers,
@@ -316,73 +414,122 @@ export async function createApp(
       if (roles.worker) {
         if (!providers.has(providerName))
           throw new StartupError(`PROVIDER: ${providerName} is not configured`);
+        // A worker of incoming messages only runs no apps (no preview port, no sandbox probe).
+        if (workerQueues.has('spawn') || workerQueues.has('reap')) await startProviders(providers, logger);
+        const processors = {
+          inbound: createInboundProcessor({
+            handlers: inboundHandlers,
+            redis,
+            prefix,
+            keepS: config.INBOUND_KEEP_COMPLETED_S,
+            logger: logger.child({ module: 'worker-inbound' }),
+          }),
+          spawn: createSpawnProcessor({
+            repos,
+            builder,
+            store,
+            providers,
+            notifier,
+            limits,
+            timeouts: {
+              buildMs: config.BUILD_TIMEOUT_MS,
+              storeMs: config.STORE_TIMEOUT_MS,
+              deployMs: config.DEPLOY_TIMEOUT_MS,
+            },
+            logger: logger.child({ module: 'worker-spawn' }),
+            metrics,
+          }),
+          notify: createNotifyProcessor({
+            repos,
+            statusStore,
+            messengers,
+            views,
+            queues,
+            logger: logger.child({ module: 'worker-notify' }),
+            ...(billing.service.enabled
+              ? { upgradeButton: (session) => billing.service.upgradeButton(session) }
+              : {}),
+          }),
+          reap: createReapProcessor({
+            repos,
+            providers,
+            store,
+            spawn,
+            notifier,
+            queues,
+            deployTimeoutMs: config.DEPLOY_TIMEOUT_MS,
+            limits,
+            lockDurationMs: config.WORKER_LOCK_MS,
+            pollGate: createRedisPollGate(redis, prefix),
+            cloudPollIntervalMs: config.PROVIDER_POLL_INTERVAL_MS,
+            logger: logger.child({ module: 'reaper' }),
+          }),
+        };
         workers = startWorkers(
-          {
-            spawn: createSpawnProcessor({
-              repos,
-              builder,
-              store,
-              providers,
-              notifier,
-              limits,
-              timeouts: {
-                buildMs: config.BUILD_TIMEOUT_MS,
-                storeMs: config.STORE_TIMEOUT_MS,
-                deployMs: config.DEPLOY_TIMEOUT_MS,
-              },
-              logger: logger.child({ module: 'worker-spawn' }),
-              metrics,
-            }),
-            notify: createNotifyProcessor({
-              repos,
-              statusStore,
-              messengers,
-              views,
-              queues,
-              logger: logger.child({ module: 'worker-notify' }),
-              ...(billing.service.enabled
-                ? { upgradeButton: (session) => billing.service.upgradeButton(session) }
-                : {}),
-            }),
-            reap: createReapProcessor({
-              repos,
-              providers,
-              store,
-              spawn,
-              notifier,
-              queues,
-              deployTimeoutMs: config.DEPLOY_TIMEOUT_MS,
-              logger: logger.child({ module: 'reaper' }),
-            }),
-          },
+          Object.fromEntries(Object.entries(processors).filter(([q]) => workerQueues.has(q as QueueName))),
           {
             redisUrl,
             prefix,
-            concurrency: { spawn: config.WORKER_CONCURRENCY, notify: config.NOTIFY_CONCURRENCY, reap: 1 },
+            concurrency: {
+              inbound: config.INBOUND_CONCURRENCY,
+              spawn: config.WORKER_CONCURRENCY,
+              notify: config.NOTIFY_CONCURRENCY,
+              reap: 1,
+            },
             lockDurationMs: config.WORKER_LOCK_MS,
             stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
             metrics,
           },
           logger,
         );
-        await queues.scheduleReaper(config.REAPER_INTERVAL_MS);
-        // A sweep at start restarts live apps that stopped with the previous process.
-        await queues.enqueueReap({ kind: 'sweep', reason: 'startup' });
-      }
-      if (roles.bot) {
-        for (const adapter of adapters) {
-          if (adapter.connect) connections.push(await adapter.connect());
+        // Every worker watches for Redis losing its data (the schedules, and jobs of unfinished builds).
+        scheduleGuard = await startScheduleGuard({
+          redis,
+          prefix,
+          queues,
+          reaperIntervalMs: config.REAPER_INTERVAL_MS,
+          logger: logger.child({ module: 'schedules' }),
+        });
+        if (workerQueues.has('reap')) {
+          // A sweep at start restarts live apps that stopped with the previous process.
+          await queues.enqueueReap({ kind: 'sweep', reason: 'startup' });
         }
       }
       this.url = await server.listen({ port: config.PORT, host: config.HOST });
+      if (supervisor) {
+        supervisor.start();
+        linkPublisher?.start();
+        // Started together, so a first message finds its platform connected; a platform that
+        // is down does not hold the start longer than one attempt.
+        await supervisor.firstAttempts(config.PLATFORM_CONNECT_TIMEOUT_MS + 1000);
+        const fatal = supervisor.fatalErrors();
+        const linked = supervisor.statuses().length;
+        if (!roles.web && !roles.worker && linked > 0 && fatal.length === linked) {
+          // A bot process whose every platform refused its credentials has nothing to do.
+          const first = fatal[0]!.error;
+          throw first instanceof StartupError
+            ? first
+            : new StartupError(
+                `${fatal[0]!.platform}: ${first instanceof Error ? first.message : String(first)}`,
+              );
+        }
+      }
+      if (roles.web) {
+        const exposed = exposureNotice(config);
+        if (exposed) logger.warn({ host: config.HOST, port: config.PORT }, exposed);
+      }
     },
     async stop() {
       const deadline = config.SHUTDOWN_TIMEOUT_MS;
       await server.close().catch((e: unknown) => logger.warn({ err: String(e) }, 'server close'));
-      for (const c of connections) await c.stop().catch(() => {});
+      await supervisor?.stop();
+      await linkPublisher?.stop();
+      scheduleGuard?.stop();
       if (workers) await workers.close(deadline);
       for (const provider of providers.values()) await provider.close?.();
       for (const adapter of adapters) await adapter.close?.().catch(() => {});
+      await inbound.close().catch(() => {});
+      await inboundRedis.quit().catch(() => inboundRedis.disconnect());
       await queues.close().catch(() => {});
       await pubsub.close();
       await redis.quit().catch(() => redis.disconnect());

@@ -1,10 +1,7 @@
 #!/usr/bin/env node
 import path from 'node:path';
-import { PLATFORM_COMMANDS } from '../adapters/registry.js';
-import { type App, checkRedis, createApp, type Roles } from './app.js';
+import type { App, Roles } from './app.js';
 import { type Config, ConfigError, DEFAULT_REDIS_URL, loadConfig } from './config/index.js';
-import { openDatabase } from './db/client.js';
-import { doctorFailed, formatDoctor, runDoctor } from './doctor/index.js';
 import { StartupError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { probeRedis } from './redis/connection.js';
@@ -15,7 +12,16 @@ import {
   startLocalRedis,
 } from './redis/local-server.js';
 
-const USAGE = `Usage: spawnai <command>
+/**
+ * The application, the database driver, the doctor and the platform SDKs are loaded only by
+ * the command that needs them: a mistyped variable or command is answered at once, not after
+ * every SDK has loaded.
+ */
+const loadPlatformCommands = async () => (await import('../adapters/registry.js')).PLATFORM_COMMANDS;
+
+async function usage(): Promise<string> {
+  const platformCommands = await loadPlatformCommands();
+  return `Usage: spawnai <command>
 
 Commands:
   start     everything in one process on embedded defaults (web chat at http://localhost:$PORT)
@@ -23,10 +29,12 @@ Commands:
   worker    the BullMQ workers: spawn, notify, reaper
   bot       long-lived platform connections (Discord gateway, Slack Socket Mode, Telegram polling)
   migrate   apply database migrations and exit
-  doctor    check every integration's configuration and reachability (prints no secrets)
-${PLATFORM_COMMANDS.flatMap((c) => c.usage.map((u) => `  ${u}`)).join('\n')}
+  doctor    check every integration's configuration and reachability (prints no secrets);
+            ("doctor stripe railway" checks only those)
+${platformCommands.flatMap((c) => c.usage.map((u) => `  ${u}`)).join('\n')}
   help      this message
 `.replace(/\n\n {2}help/, '\n  help');
+}
 
 const ROLES: Record<string, Roles> = {
   start: { web: true, worker: true, bot: true, migrate: true },
@@ -81,6 +89,7 @@ async function serve(command: string, config: Config): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
   process.once('SIGINT', () => void stop('SIGINT').then(() => process.exit(0)));
   try {
+    const { createApp } = await import('./app.js');
     app = await createApp(config, roles, logger, redisUrl);
     await app.start();
   } catch (e) {
@@ -99,10 +108,15 @@ async function serve(command: string, config: Config): Promise<void> {
 }
 
 async function migrate(config: Config): Promise<void> {
+  const { migrationAdvice, openDatabase } = await import('./db/client.js');
+  const advice = migrationAdvice(config.DATABASE_URL, config.DATABASE_DIRECT_URL);
+  if (advice) process.stderr.write(`spawnai: ${advice}\n`);
   const db = await openDatabase({
     url: config.DATABASE_URL,
     pgliteDir: path.join(config.DATA_DIR, 'db'),
     poolMax: 2,
+    migrationUrl: config.DATABASE_DIRECT_URL,
+    migrationLockTimeoutMs: config.DATABASE_MIGRATION_LOCK_TIMEOUT_MS,
   }).catch((e: unknown) => {
     throw new StartupError(`DATABASE_URL: cannot connect (${e instanceof Error ? e.message : String(e)})`);
   });
@@ -118,7 +132,7 @@ async function migrate(config: Config): Promise<void> {
 export async function main(argv: readonly string[]): Promise<void> {
   const command = argv[0] ?? 'help';
   if (command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE);
+    process.stdout.write(await usage());
     return;
   }
   let config: Config;
@@ -131,20 +145,24 @@ export async function main(argv: readonly string[]): Promise<void> {
     throw e;
   }
   try {
+    const platform = (await loadPlatformCommands()).find((c) => c.name === command);
     if (command in ROLES) {
-      if (config.REDIS_URL_SET) await checkRedis(config.REDIS_URL);
+      if (config.REDIS_URL_SET) await (await import('./app.js')).checkRedis(config.REDIS_URL);
       await serve(command, config);
     } else if (command === 'migrate') {
       await migrate(config);
-    } else if (PLATFORM_COMMANDS.some((c) => c.name === command)) {
-      const platform = PLATFORM_COMMANDS.find((c) => c.name === command)!;
+    } else if (platform) {
       await platform.run(argv.slice(1), config, (text) => process.stdout.write(text));
     } else if (command === 'doctor') {
-      const results = await runDoctor(config);
+      const { doctorFailed, formatDoctor, runDoctor, UnknownCheckError } = await import('./doctor/index.js');
+      const results = await runDoctor(config, fetch, argv.slice(1)).catch((e: unknown) => {
+        if (e instanceof UnknownCheckError) fail(e.message);
+        throw e;
+      });
       process.stdout.write(formatDoctor(results, config));
       if (doctorFailed(results)) process.exitCode = 1;
     } else {
-      fail(`unknown command "${command}"\n\n${USAGE}`);
+      fail(`unknown command "${command}"\n\n${await usage()}`);
     }
   } catch (e) {
     if (e instanceof StartupError) fail(e.message);

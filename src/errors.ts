@@ -32,6 +32,11 @@ export const ERRORS = {
   ERR_DISCORD_SIGNATURE: { kind: 'auth', status: 401, message: 'Invalid Discord signature.' },
   ERR_TELEGRAM_SECRET: { kind: 'auth', status: 401, message: 'Invalid Telegram secret token.' },
   ERR_STRIPE_SIGNATURE: { kind: 'auth', status: 400, message: 'Invalid Stripe signature.' },
+  ERR_STRIPE_EVENT: {
+    kind: 'invalid',
+    status: 400,
+    message: 'The Stripe event is malformed or of an API version this service does not read.',
+  },
 
   ERR_SESSION_TRANSITION: {
     kind: 'invalid',
@@ -41,6 +46,12 @@ export const ERRORS = {
   ERR_SESSION_NOT_FOUND: { kind: 'not_found', status: 404, message: 'No such session.' },
   ERR_PROMPT_EMPTY: { kind: 'invalid', status: 400, message: 'Tell me what to build.' },
   ERR_PROMPT_TOO_LONG: { kind: 'invalid', status: 400, message: 'That request is too long.' },
+  ERR_TEXT_UNSUPPORTED: {
+    kind: 'invalid',
+    status: 400,
+    message:
+      'Your message contains a character I cannot keep (an invisible NUL character or half of an emoji). Remove it and send the message again.',
+  },
   ERR_QUOTA_LIVE: { kind: 'budget', status: 429, message: 'You have reached your limit of live apps.' },
   ERR_QUOTA_BUILDS: { kind: 'budget', status: 429, message: 'You have reached your daily build limit.' },
   ERR_BUSY: { kind: 'invalid', status: 409, message: 'Still working on the previous change.' },
@@ -78,6 +89,11 @@ export const ERRORS = {
     status: 400,
     message: 'That hosting provider is not configured on this server.',
   },
+  ERR_SANDBOX_UNAVAILABLE: {
+    kind: 'invalid',
+    status: 501,
+    message: 'This server has no sandbox to run that app in.',
+  },
   ERR_PROVIDER_QUOTA: {
     kind: 'budget',
     status: 429,
@@ -93,10 +109,27 @@ export const ERRORS = {
     status: 429,
     message: 'The chat platform asked us to slow down.',
   },
+  /** Our own pacing of a workspace's edits, not the platform's answer: a final state may go first. */
+  ERR_EDIT_BUDGET_SPENT: {
+    kind: 'rate_limited',
+    status: 429,
+    message: 'The edits allowed in this workspace for the moment are used up.',
+  },
   ERR_PLATFORM_UNAVAILABLE: {
     kind: 'unavailable',
     status: 503,
     message: 'The chat platform is unavailable.',
+  },
+
+  ERR_OVERLOADED: {
+    kind: 'unavailable',
+    status: 503,
+    message: 'Too many requests are being taken in right now; try again shortly.',
+  },
+  ERR_QUEUE_UNAVAILABLE: {
+    kind: 'unavailable',
+    status: 503,
+    message: 'The request could not be queued right now; try again shortly.',
   },
 
   ERR_PAYMENT: { kind: 'invalid', status: 402, message: 'The payment could not be processed.' },
@@ -112,6 +145,20 @@ export interface SpawnErrorOptions {
   retryAfterMs?: number;
   /** A more specific message that is still safe to show to a person. */
   userMessage?: string;
+  /**
+   * For a deployed app that did not come up (ERR_DEPLOY_FAILED / ERR_DEPLOY_TIMEOUT): the last
+   * lines of its own output and the check that failed, so a builder can be asked to repair it.
+   * Written by generated code, so never shown in logs verbatim beyond the app's own card.
+   */
+  startup?: StartupFailure;
+}
+
+/** What is known about an app that did not start: its last log lines and the failed check. */
+export interface StartupFailure {
+  /** The failed check in a few words: "exited with code 1", "GET / answered 500". */
+  readonly check: string;
+  /** The last lines the app wrote to stdout and stderr, oldest first. */
+  readonly logTail: readonly string[];
 }
 
 /** Every error that crosses a module boundary in SpawnAI. */
@@ -122,6 +169,7 @@ export class SpawnError extends Error {
   readonly retryAfterMs: number | undefined;
   /** Safe to show in the chat. */
   readonly userMessage: string;
+  readonly startup: StartupFailure | undefined;
 
   constructor(code: ErrorCode, message?: string, options: SpawnErrorOptions = {}) {
     const spec: ErrorSpec = ERRORS[code];
@@ -132,6 +180,7 @@ export class SpawnError extends Error {
     this.status = spec.status;
     this.retryAfterMs = options.retryAfterMs;
     this.userMessage = options.userMessage ?? message ?? spec.message;
+    this.startup = options.startup;
   }
 
   /** Whether trying the same thing again later can succeed. */

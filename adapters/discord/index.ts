@@ -1,9 +1,8 @@
 import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js';
-import { registerInteractionRoute } from './interactions.js';
+import { createGatewayMessageHandler } from './gateway-messages.js';
+import { createInteractionHandler, registerInteractionRoute } from './interactions.js';
 import { createDiscordMessenger } from './messenger.js';
 import { DiscordApi } from './rest.js';
-import { TaskSet } from './tasks.js';
-import { DISCORD_DRAIN_TIMEOUT_MS } from './types.js';
 import { discordPublicKey } from './verify.js';
 
 export { discordCommand } from './cli.js';
@@ -35,7 +34,17 @@ export function createDiscordAdapter(ctx: AdapterContext): PlatformAdapter | und
   const logger = ctx.logger.child({ module: 'discord' });
   const api = new DiscordApi({ apiUrl: config.DISCORD_API_URL, token, applicationId });
   const messenger = createDiscordMessenger({ api, logger });
-  const tasks = new TaskSet(logger);
+  const interactions = createInteractionHandler({
+    conversation: ctx.conversation,
+    outbound: messenger,
+    logger,
+  });
+  const gatewayMessages = createGatewayMessageHandler({
+    repos: ctx.repos,
+    conversation: ctx.conversation,
+    outbound: messenger,
+    logger,
+  });
 
   return {
     platform: 'discord',
@@ -44,27 +53,22 @@ export function createDiscordAdapter(ctx: AdapterContext): PlatformAdapter | und
       registerInteractionRoute(app, {
         publicKey: discordPublicKey(publicKeyHex),
         applicationId,
-        repos: ctx.repos,
-        conversation: ctx.conversation,
         outbound: messenger,
-        tasks,
+        inbound: ctx.inbound,
         logger,
       }),
+    inbound: (job) => (job.data.kind === 'message' ? gatewayMessages(job) : interactions(job)),
     async connect() {
       // discord.js loads only in the process that holds the gateway.
       const { connectGateway } = await import('./gateway.js');
       return connectGateway({
         token,
         apiUrl: config.DISCORD_API_URL,
-        repos: ctx.repos,
-        conversation: ctx.conversation,
-        outbound: messenger,
-        tasks,
+        inbound: ctx.inbound,
         logger,
       });
     },
     async close() {
-      await tasks.drain(DISCORD_DRAIN_TIMEOUT_MS);
       api.close();
     },
   };

@@ -1,15 +1,15 @@
 import type { KeyObject } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConversationHandler } from '../../src/core/conversation.js';
+import type { InboundContext } from '../../src/core/inbound-handler.js';
 import type { ConversationRef } from '../../src/core/platform.js';
 import type { ReplyView } from '../../src/core/view.js';
-import type { Repos } from '../../src/db/repos/index.js';
-import { SpawnError } from '../../src/errors.js';
+import { isSpawnError, SpawnError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
-import { sleep } from '../../src/util/time.js';
+import type { InboundQueue } from '../../src/queue/inbound.js';
+import { inboundGate } from '../../src/server/inbound-gate.js';
 import { isBuildRequest, type ParsedInteraction, parseInteraction } from './parse.js';
 import { withRateLimitRetry } from './retry.js';
-import type { TaskSet } from './tasks.js';
 import {
   CALLBACK,
   type DeferredResponse,
@@ -28,12 +28,23 @@ const DISCORD_EPOCH_MS = 1_420_070_400_000;
 export interface InteractionRouteDeps {
   readonly publicKey: KeyObject;
   readonly applicationId: string;
-  readonly repos: Repos;
-  readonly conversation: ConversationHandler;
   readonly outbound: DiscordOutbound;
-  readonly tasks: TaskSet;
+  readonly inbound: InboundQueue;
   readonly logger: Logger;
   readonly now?: () => number;
+}
+
+export interface InteractionHandlerDeps {
+  readonly conversation: ConversationHandler;
+  readonly outbound: DiscordOutbound;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/** An interaction on the `inbound` queue, with the deferred answer Discord already has. */
+export interface InteractionDelivery {
+  readonly interaction: Command | Component;
+  readonly response: DeferredResponse;
 }
 
 type Command = Extract<ParsedInteraction, { kind: 'command' }>;
@@ -86,41 +97,43 @@ function callbackBody(response: DeferredResponse) {
 }
 
 /**
- * `POST /discord/interactions`: verify (Ed25519 over the raw bytes, before anything else) →
- * parse → dedupe by interaction id → acknowledge within Discord's 3 s (deferred) → hand to
- * the conversation in the background → answer through the interaction webhook.
- * Imports no Discord SDK: outbound calls go through {@link DiscordOutbound}.
+ * The worker side of an interaction: the conversation, then the answers through the
+ * interaction webhook ("thinking…" becomes the first). Each answer is sent once per delivery,
+ * across attempts; a failure that may pass is retried, otherwise it is told to the person.
  */
-export async function registerInteractionRoute(
-  app: FastifyInstance,
-  deps: InteractionRouteDeps,
-): Promise<void> {
-  const { repos, outbound, tasks, logger } = deps;
+export function createInteractionHandler(deps: InteractionHandlerDeps) {
+  const { outbound, logger } = deps;
   const now = deps.now ?? Date.now;
 
   /** A command's answers: the first replaces "thinking…", the rest are follow-ups. */
   async function deliverCommandReplies(
+    ctx: InboundContext,
     i: Command,
     replies: readonly ReplyView[],
     ephemeralDeferred: boolean,
+    tag = 'r',
   ) {
     const [first, ...rest] = replies;
     if (!first) return;
-    if (first.ephemeral && !ephemeralDeferred) {
-      // A public "thinking…" cannot turn private: remove it and answer privately.
-      await withRateLimitRetry(() => outbound.deleteOriginal(i.token));
-      await withRateLimitRetry(() => outbound.followUp(i.token, first, true));
-    } else {
-      await withRateLimitRetry(() => outbound.editOriginal(i.token, first));
-    }
-    for (const view of rest) {
-      await withRateLimitRetry(() =>
-        outbound.followUp(i.token, view, ephemeralDeferred || view.ephemeral === true),
+    await ctx.once(`${tag}0`, async () => {
+      if (first.ephemeral && !ephemeralDeferred) {
+        // A public "thinking…" cannot turn private: remove it and answer privately.
+        await withRateLimitRetry(() => outbound.deleteOriginal(i.token));
+        await withRateLimitRetry(() => outbound.followUp(i.token, first, true));
+      } else {
+        await withRateLimitRetry(() => outbound.editOriginal(i.token, first));
+      }
+    });
+    for (const [n, view] of rest.entries()) {
+      await ctx.once(`${tag}${n + 1}`, () =>
+        withRateLimitRetry(() =>
+          outbound.followUp(i.token, view, ephemeralDeferred || view.ephemeral === true),
+        ),
       );
     }
   }
 
-  async function answerCommand(i: Command, ephemeralDeferred: boolean): Promise<void> {
+  async function answerCommand(ctx: InboundContext, i: Command, ephemeralDeferred: boolean): Promise<void> {
     const result = await deps.conversation.handleMessage({
       platform: 'discord',
       // Discord accounts are global: one person is one user in every guild and in DMs.
@@ -131,12 +144,13 @@ export async function registerInteractionRoute(
       idempotencyKey: i.id,
       correlationId: `discord-${i.id}`,
     });
-    // A new build: the worker turns "thinking…" into the status card.
-    if (result.spawn && !result.spawn.duplicate) return;
-    await deliverCommandReplies(i, result.replies, ephemeralDeferred);
+    // A build: the spawn worker turns "thinking…" into the status card. (A duplicate here is
+    // this delivery's earlier attempt: redeliveries are the same job.)
+    if (result.spawn) return;
+    await deliverCommandReplies(ctx, i, result.replies, ephemeralDeferred);
   }
 
-  async function answerComponent(i: Component): Promise<void> {
+  async function answerComponent(ctx: InboundContext, i: Component): Promise<void> {
     const result = await deps.conversation.handleAction({
       platform: 'discord',
       teamId: '',
@@ -147,17 +161,21 @@ export async function registerInteractionRoute(
       idempotencyKey: i.id,
     });
     // Refusals (not the owner) and purchase links are for the person who pressed only.
-    for (const view of result.replies) {
-      await withRateLimitRetry(() => outbound.followUp(i.token, view, view.ephemeral === true));
+    for (const [n, view] of result.replies.entries()) {
+      await ctx.once(`r${n}`, () =>
+        withRateLimitRetry(() => outbound.followUp(i.token, view, view.ephemeral === true)),
+      );
     }
   }
 
-  async function work(i: Command | Component, response: DeferredResponse): Promise<void> {
+  return async function work(ctx: InboundContext): Promise<void> {
+    const { interaction: i, response } = ctx.data.payload as InteractionDelivery;
     const ephemeralDeferred = response.type === CALLBACK.deferredMessage && response.ephemeral;
     try {
-      if (i.kind === 'command') await answerCommand(i, ephemeralDeferred);
-      else await answerComponent(i);
+      if (i.kind === 'command') await answerCommand(ctx, i, ephemeralDeferred);
+      else await answerComponent(ctx, i);
     } catch (e) {
+      if (!ctx.finalAttempt && (!isSpawnError(e) || e.retryable)) throw e;
       logger.error(
         { interactionId: i.id, err: e instanceof Error ? e.message : String(e) },
         'discord interaction failed',
@@ -165,11 +183,25 @@ export async function registerInteractionRoute(
       // Never leave "thinking…" behind: say it failed, to the person only.
       const tell =
         i.kind === 'command'
-          ? deliverCommandReplies(i, [FAILED], ephemeralDeferred)
-          : outbound.followUp(i.token, FAILED, true);
+          ? deliverCommandReplies(ctx, i, [FAILED], ephemeralDeferred, 'failed')
+          : ctx.once('failed', () => outbound.followUp(i.token, FAILED, true));
       await tell.catch(() => {});
     }
-  }
+  };
+}
+
+/**
+ * `POST /discord/interactions`: verify (Ed25519 over the raw bytes, before anything else) →
+ * parse → acknowledge within Discord's 3 s (deferred, from the parsed interaction alone) →
+ * enqueue one `inbound` job (its id is the interaction id) → answer. The worker does the rest
+ * ({@link createInteractionHandler}). No database; imports no Discord SDK.
+ */
+export async function registerInteractionRoute(
+  app: FastifyInstance,
+  deps: InteractionRouteDeps,
+): Promise<void> {
+  const { outbound, inbound, logger } = deps;
+  const now = deps.now ?? Date.now;
 
   async function handle(request: FastifyRequest, reply: FastifyReply) {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
@@ -188,7 +220,9 @@ export async function registerInteractionRoute(
       return reply.status(200).type('application/json').send({ type: CALLBACK.pong });
 
     const response = deferredFor(interaction);
-    if (!(await repos.inboundEvents.record('discord', interaction.id))) {
+    const delivery: InteractionDelivery = { interaction, response };
+    // An interaction is acknowledged once; a repeated delivery changes nothing.
+    if (!(await inbound.claim('discord', interaction.id))) {
       logger.info({ interactionId: interaction.id }, 'duplicate discord interaction ignored');
       return reply.status(202).send();
     }
@@ -204,17 +238,19 @@ export async function registerInteractionRoute(
         'interaction callback failed; answering in the response body',
       );
     }
-    if (acknowledged) {
-      tasks.run('interaction', () => work(interaction, response));
-      return reply.status(202).send();
+    // Discord learns of the deferral from this response when the callback failed: the worker
+    // starts a moment later, once it is on its way.
+    try {
+      await inbound.enqueue('discord', interaction.id, 'interaction', delivery, {
+        ...(acknowledged ? {} : { delayMs: DISCORD_BODY_ACK_SETTLE_MS }),
+      });
+    } catch (e) {
+      // Discord does not deliver an interaction again: never leave "thinking…" behind.
+      await inbound.unclaim('discord', interaction.id);
+      if (acknowledged) await outbound.editOriginal(interaction.token, FAILED).catch(() => {});
+      throw e;
     }
-    // Discord learns of the deferral from this response: start only once it is on its way.
-    reply.raw.once('finish', () =>
-      tasks.run('interaction', async () => {
-        await sleep(DISCORD_BODY_ACK_SETTLE_MS);
-        await work(interaction, response);
-      }),
-    );
+    if (acknowledged) return reply.status(202).send();
     return reply.status(200).type('application/json').send(callbackBody(response));
   }
 
@@ -226,6 +262,10 @@ export async function registerInteractionRoute(
       { parseAs: 'buffer', bodyLimit: DISCORD_INTERACTION_BODY_LIMIT_BYTES },
       (_request, body, done) => done(null, body),
     );
-    scope.post(DISCORD_INTERACTIONS_PATH, { bodyLimit: DISCORD_INTERACTION_BODY_LIMIT_BYTES }, handle);
+    scope.post(
+      DISCORD_INTERACTIONS_PATH,
+      { bodyLimit: DISCORD_INTERACTION_BODY_LIMIT_BYTES, onRequest: inboundGate(inbound) },
+      handle,
+    );
   });
 }

@@ -8,6 +8,8 @@ const LIMITS = {
   fieldName: 256,
   fieldValue: 1024,
   footer: 2048,
+  /** Title, description, field names and values and footer of all embeds of a message together. */
+  embedTotal: 6000,
   buttonLabel: 80,
   buttonsPerRow: 5,
   rows: 5,
@@ -112,28 +114,47 @@ export function renderComponents(buttons: readonly Button[] | undefined): Discor
   return rows;
 }
 
-/** The status card and every other reply: one embed (stage, progress bar, fields) plus buttons. */
+/**
+ * The status card and every other reply: one embed (stage, progress bar, fields) plus buttons.
+ * Each part is cut to its own limit and all of them to Discord's 6000 characters per message
+ * (https://discord.com/developers/docs/resources/message#embed-object-embed-limits), which
+ * refuses the whole message otherwise: title first, then the text, the fields, the footer.
+ */
 export function renderEmbed(view: ReplyView): DiscordEmbed {
-  const fields: NonNullable<DiscordEmbed['fields']> = [];
+  let left: number = LIMITS.embedTotal;
+  /** Cut to the part's own limit and to what is left of the message's; '' when nothing is. */
+  const take = (text: string, max: number): string => {
+    const room = Math.min(max, left);
+    if (room <= 0) return '';
+    const cut = truncate(text, room);
+    left -= cut.length;
+    return cut;
+  };
+  const title = take(escapeMarkdown(view.title), LIMITS.title);
+  const description = view.text.trim() === '' ? '' : take(escapeMarkdown(view.text), LIMITS.description);
+  const wanted: { name: string; value: string; inline: boolean }[] = [];
   if (view.progress) {
-    fields.push({ name: 'Progress', value: textProgressBar(view.progress.percent), inline: false });
+    wanted.push({ name: 'Progress', value: textProgressBar(view.progress.percent), inline: false });
   }
   for (const f of view.fields ?? []) {
-    fields.push({
-      name: truncate(escapeMarkdown(f.label), LIMITS.fieldName),
-      value: truncate(escapeMarkdown(f.value), LIMITS.fieldValue) || '\u200b',
-      inline: true,
-    });
+    wanted.push({ name: escapeMarkdown(f.label), value: escapeMarkdown(f.value) || '\u200b', inline: true });
   }
-  const description =
-    view.text.trim() === '' ? undefined : truncate(escapeMarkdown(view.text), LIMITS.description);
+  const fields: NonNullable<DiscordEmbed['fields']> = [];
+  for (const f of wanted.slice(0, LIMITS.fields)) {
+    // A field needs a name and a value: one that no longer fits is left out whole.
+    if (left < 2) break;
+    const name = take(f.name, Math.min(LIMITS.fieldName, left - 1));
+    const value = take(f.value, LIMITS.fieldValue);
+    fields.push({ name, value, inline: f.inline });
+  }
+  // Footers show no markdown: plain text as it is.
+  const footer = view.footer ? take(view.footer, LIMITS.footer) : '';
   return {
-    title: truncate(escapeMarkdown(view.title), LIMITS.title),
+    title,
     ...(description ? { description } : {}),
     color: TONE_COLOR[view.tone],
-    ...(fields.length > 0 ? { fields: fields.slice(0, LIMITS.fields) } : {}),
-    // Footers show no markdown: plain text as it is.
-    ...(view.footer ? { footer: { text: truncate(view.footer, LIMITS.footer) } } : {}),
+    ...(fields.length > 0 ? { fields } : {}),
+    ...(footer ? { footer: { text: footer } } : {}),
   };
 }
 

@@ -30,12 +30,16 @@ export const DISCORD_BODY_ACK_SETTLE_MS = 250;
 export const DISCORD_SIGNATURE_MAX_AGE_S = 300;
 /** Interaction payloads are a few KB; resolved users and channels never come close to this. */
 export const DISCORD_INTERACTION_BODY_LIMIT_BYTES = 256 * 1024;
-/** How long the bot process waits for the gateway to say READY before giving up at start. */
+/** How long one connection attempt waits for the gateway to say READY before giving up. */
 export const DISCORD_LOGIN_TIMEOUT_MS = 30_000;
+/**
+ * discord.js reconnects a dropped gateway by itself every half second, forever. After this many
+ * attempts in a row without a resume the connection is handed back to the supervisor, which
+ * retries with growing waits instead (and shows Discord as degraded meanwhile).
+ */
+export const DISCORD_RECONNECTS_BEFORE_LOST = 3;
 /** How long discord.js waits for guilds listed in READY before it reports ready anyway. */
 export const DISCORD_WAIT_GUILD_TIMEOUT_MS = 5_000;
-/** How long shutdown waits for interaction and gateway work already under way. */
-export const DISCORD_DRAIN_TIMEOUT_MS = 5_000;
 
 /** Message flag: only the person who used the interaction sees the message. */
 export const EPHEMERAL_FLAG = 64;

@@ -2,7 +2,8 @@ import { App, type Authorize, type Receiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
 import { describeError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
-import type { SlackHandlers } from './handlers.js';
+import type { InboundQueue } from '../../src/queue/inbound.js';
+import { commandAck, deliveryOf } from './ingest.js';
 import type { SlackTokens } from './installations.js';
 import { parseBlockActions, parseEventEnvelope, parseSlashCommand } from './normalize.js';
 import { slackLogger } from './web-api.js';
@@ -11,20 +12,20 @@ export interface BoltAppOptions {
   readonly receiver: Receiver;
   readonly tokens: SlackTokens;
   readonly clientOptions: WebClientOptions;
-  readonly handlers: SlackHandlers;
+  readonly inbound: InboundQueue;
+  /** Whether the app is known to be able to post in a channel (see ingest.ts's commandAck). */
+  readonly postable?: (teamId: string, channelId: string) => boolean;
   readonly logger: Logger;
 }
 
-/** Events we act on; the rest are acknowledged by Bolt and dropped. */
-const EVENTS = /^(app_mention|message|app_uninstalled|tokens_revoked)$/;
-
 /**
- * The Bolt app behind both receivers (HTTP on our Fastify server, or Socket Mode). `authorize`
- * looks the workspace's token up (installation or SLACK_BOT_TOKEN) without calling Slack, so
- * building the app never needs a reachable Slack. Listeners acknowledge first, then work.
+ * The Bolt app behind Socket Mode (the HTTP route needs no Bolt: see ingest.ts). Its listeners
+ * do what the route does: parse, enqueue the delivery on the `inbound` queue (the same job as
+ * an HTTP delivery of the same event), then acknowledge; the worker does the rest. `authorize`
+ * looks the workspace's token up without calling Slack.
  */
 export function createBoltApp(options: BoltAppOptions): App {
-  const { handlers, logger } = options;
+  const { inbound, logger } = options;
   const authorize: Authorize<boolean> = async (source) => {
     const teamId = source.teamId ?? source.enterpriseId ?? '';
     const auth = await options.tokens.forTeam(teamId);
@@ -41,25 +42,37 @@ export function createBoltApp(options: BoltAppOptions): App {
     clientOptions: options.clientOptions,
     logger: slackLogger(logger),
     convoStore: false,
+    // Our own messages are dropped by the worker (it knows the bot user of every workspace).
+    ignoreSelf: false,
   });
 
+  // Not acknowledged when it could not be queued: Slack delivers the envelope again.
   app.command(/.*/, async ({ body, ack }) => {
     const command = parseSlashCommand(body as unknown as Record<string, unknown>);
-    const note = handlers.commandAck(command);
+    const postable = options.postable?.(command.team_id, command.channel_id) ?? true;
+    const note = commandAck(command, inbound.busy, postable);
+    await inbound.enqueue('slack', command.trigger_id, 'command', {
+      kind: 'command',
+      command,
+      acked: note !== undefined,
+    });
     await ack(note);
-    await handlers.command(command, note !== undefined);
   });
 
-  app.event(EVENTS, async ({ body, context }) => {
-    const envelope = parseEventEnvelope(body as unknown as Record<string, unknown>);
-    await handlers.event(envelope, context.botUserId);
+  app.event(/.*/, async ({ body }) => {
+    const work = deliveryOf({
+      kind: 'event',
+      envelope: parseEventEnvelope(body as unknown as Record<string, unknown>),
+    });
+    if (work) await inbound.enqueue('slack', work.id, work.delivery.kind, work.delivery);
   });
 
-  // Every button press is acknowledged, URL buttons included (Slack shows a warning otherwise).
   app.action(/.*/, async ({ body, ack }) => {
+    if (body.type === 'block_actions') {
+      const payload = parseBlockActions(body as unknown as Record<string, unknown>);
+      await inbound.enqueue('slack', payload.trigger_id, 'action', { kind: 'action', payload });
+    }
     await ack();
-    if (body.type !== 'block_actions') return;
-    await handlers.action(parseBlockActions(body as unknown as Record<string, unknown>));
   });
 
   app.error(async (error) => {

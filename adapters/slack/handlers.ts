@@ -1,4 +1,5 @@
 import type { ConversationHandler, ConversationResult } from '../../src/core/conversation.js';
+import type { InboundContext } from '../../src/core/inbound-handler.js';
 import type { IncomingMessage } from '../../src/core/incoming.js';
 import { conversationKey } from '../../src/core/platform.js';
 import type { ReplyView } from '../../src/core/view.js';
@@ -6,6 +7,7 @@ import type { Repos } from '../../src/db/repos/index.js';
 import { describeError, isSpawnError, toSpawnError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { sleep } from '../../src/util/time.js';
+import { type SlackDelivery, startsBuild } from './ingest.js';
 import type { SlackInstallations } from './installations.js';
 import type { SlackMessenger } from './messenger.js';
 import {
@@ -18,19 +20,18 @@ import {
   normalizeEvent,
   type SlashCommand,
 } from './normalize.js';
-import { escapeMrkdwn } from './render.js';
+import { type SlackReachCheck, unreachableView } from './reach.js';
 
 export interface SlackHandlerDeps {
   readonly conversation: ConversationHandler;
   readonly repos: Repos;
   readonly messenger: SlackMessenger;
   readonly installations: SlackInstallations;
+  /** Where the app can post (a slash command works in conversations the app cannot post in). */
+  readonly reach: SlackReachCheck;
   readonly logger: Logger;
 }
 
-/** First words of `/spawn <word>` that are commands, not prompts. */
-const SUBCOMMAND_WORDS = new Set(['status', 'list', 'stop', 'extend', 'help', 'upgrade', 'buy', 'billing']);
-const ACK_PROMPT_CHARS = 200;
 /** Replies from the webhook path wait out a short 429 in process; longer ones fail (and are logged). */
 export const SLACK_REPLY_MAX_RATE_WAIT_MS = 5_000;
 const SLACK_REPLY_ATTEMPTS = 3;
@@ -46,12 +47,6 @@ async function patiently<T>(fn: () => Promise<T>): Promise<T> {
       await sleep(waitMs);
     }
   }
-}
-
-/** The ephemeral note a slash command is acknowledged with (within Slack's 3 s). */
-export interface CommandAck {
-  readonly response_type: 'ephemeral';
-  readonly text: string;
 }
 
 function failureView(e: unknown): ReplyView {
@@ -76,71 +71,77 @@ function notYours(): ReplyView {
   };
 }
 
+/** Whether an error may pass with a later attempt of the job (the database or Slack was away). */
+function worthRetrying(e: unknown, ctx: InboundContext): boolean {
+  return !ctx.finalAttempt && (!isSpawnError(e) || e.retryable);
+}
+
 /**
- * What happens after Slack got its acknowledgement: dedupe on the platform's id, hand the
- * normalised input to the conversation (which enqueues), and deliver its replies. Failures are
- * logged and told to the person, ephemerally. Shared by the HTTP receiver and Socket Mode.
+ * The worker side of Slack: one delivery the route (or Socket Mode) enqueued, handed to the
+ * conversation, its replies delivered once. A failure that may pass is retried (the job's
+ * attempts); otherwise, or on the last attempt, it is told to the person, ephemerally.
  */
 export function createSlackHandlers(deps: SlackHandlerDeps) {
   const { conversation, repos, messenger, logger } = deps;
 
-  /** `true` the first time a delivery is seen; retries and duplicates get `false`. */
-  async function firstDelivery(id: string, what: string): Promise<boolean> {
-    const first = await repos.inboundEvents.record('slack', id);
-    if (!first) logger.info({ id, what }, 'slack delivery seen before; ignored');
-    return first;
-  }
-
   /** Replies in the conversation: ephemeral ones only to the person (a DM is private anyway). */
-  async function deliver(message: IncomingMessage, replies: readonly ReplyView[]): Promise<void> {
+  async function deliver(
+    ctx: InboundContext,
+    message: IncomingMessage,
+    replies: readonly ReplyView[],
+    tag = 'r',
+  ): Promise<void> {
     const direct = isDirectChannel(message.conversation.channelId);
-    for (const view of replies) {
-      if (view.ephemeral && !direct) {
-        await patiently(() => messenger.postEphemeral(message.conversation, message.user.id, view));
-      } else {
-        await patiently(() => messenger.post(message.conversation, view));
-      }
+    for (const [i, view] of replies.entries()) {
+      await ctx.once(`${tag}${i}`, async () => {
+        if (view.ephemeral && !direct) {
+          await patiently(() => messenger.postEphemeral(message.conversation, message.user.id, view));
+        } else {
+          await patiently(() => messenger.post(message.conversation, view));
+        }
+      });
     }
   }
 
-  return {
-    /** The immediate answer to a slash command: a "queued" note for a build, nothing otherwise. */
-    commandAck(command: SlashCommand): CommandAck | undefined {
-      const text = command.text.trim();
-      const first = text.split(/\s+/)[0]?.toLowerCase() ?? '';
-      if (text === '' || SUBCOMMAND_WORDS.has(first)) return undefined;
-      const prompt = text.length > ACK_PROMPT_CHARS ? `${text.slice(0, ACK_PROMPT_CHARS - 1)}…` : text;
-      return {
-        response_type: 'ephemeral',
-        text: `:hourglass_flowing_sand: Queued: ${escapeMrkdwn(prompt)}\nThe status will appear here and be updated as it builds.`,
-      };
-    },
-
+  const handlers = {
     /** After the ack: the command's replies go back through its `response_url`, ephemerally. */
-    async command(command: SlashCommand, ackedWithNote: boolean): Promise<void> {
+    async command(ctx: InboundContext, command: SlashCommand, ackedWithNote: boolean): Promise<void> {
       const message = normalizeCommand(command);
       try {
-        if (!(await firstDelivery(command.trigger_id, 'command'))) return;
+        if (startsBuild(command.text.trim())) {
+          // Before anything is spent: a build whose card and link cannot be posted is not started.
+          const reach = await deps.reach.of(command.team_id, command.channel_id);
+          if (reach === 'invite' || reach === 'people-dm') {
+            logger.info(
+              { channel: command.channel_id, reach },
+              'slack: the app cannot post there; build not started',
+            );
+            await ctx.once('unreachable', () =>
+              messenger.respond(command.response_url, unreachableView(reach)),
+            );
+            return;
+          }
+        }
         const result: ConversationResult = await conversation.handleMessage(message);
-        for (const view of result.replies) {
-          // The ack already said "queued"; a second note would only repeat it.
-          const queuedNote =
-            ackedWithNote &&
-            result.spawn &&
-            !result.spawn.duplicate &&
-            view.sessionId === result.spawn.sessionId;
-          if (!queuedNote) await messenger.respond(command.response_url, view);
+        for (const [i, view] of result.replies.entries()) {
+          // The ack already said "queued"; a second note would only repeat it. (A duplicate
+          // here is this same delivery's earlier attempt: redeliveries are the same job.)
+          const queuedNote = ackedWithNote && result.spawn && view.sessionId === result.spawn.sessionId;
+          if (!queuedNote) await ctx.once(`r${i}`, () => messenger.respond(command.response_url, view));
         }
       } catch (e) {
+        if (worthRetrying(e, ctx)) throw e;
         logger.error({ err: describeError(e), trigger: command.trigger_id }, 'slack command failed');
-        await messenger.respond(command.response_url, failureView(e)).catch((err: unknown) => {
-          logger.warn({ err: describeError(err) }, 'slack command failure could not be told');
-        });
+        await ctx
+          .once('failed', () => messenger.respond(command.response_url, failureView(e)))
+          .catch((err: unknown) => {
+            logger.warn({ err: describeError(err) }, 'slack command failure could not be told');
+          });
       }
     },
 
-    /** An Events API event (already acknowledged by Bolt). */
-    async event(envelope: EventEnvelope, contextBotUserId?: string): Promise<void> {
+    /** An Events API event (already acknowledged). */
+    async event(ctx: InboundContext, envelope: EventEnvelope, contextBotUserId?: string): Promise<void> {
       const decision = normalizeEvent(envelope, botUserIdOf(envelope, contextBotUserId));
       if (decision.kind === 'ignore') {
         logger.debug({ eventId: envelope.event_id, reason: decision.reason }, 'slack event ignored');
@@ -161,27 +162,27 @@ export function createSlackHandlers(deps: SlackHandlerDeps) {
           logger.debug({ eventId: envelope.event_id }, 'slack thread reply outside our threads; ignored');
           return;
         }
-        if (!(await firstDelivery(envelope.event_id, envelope.event.type))) return;
         if (active && !message.text.startsWith('/')) {
           // A change to the thread's app is its owner's to ask for; others are pointed to /spawn.
           const author = await repos.users.findIdentity('slack', message.teamId, message.user.id);
           if (author?.userId !== active.userId) {
-            await deliver(message, [notYours()]);
+            await deliver(ctx, message, [notYours()], 'owner');
             return;
           }
         }
         const result = await conversation.handleMessage(message);
-        await deliver(message, result.replies);
+        await deliver(ctx, message, result.replies);
       } catch (e) {
+        if (worthRetrying(e, ctx)) throw e;
         logger.error({ err: describeError(e), eventId: envelope.event_id }, 'slack event failed');
-        await deliver(message, [failureView(e)]).catch((err: unknown) => {
+        await deliver(ctx, message, [failureView(e)], 'failed').catch((err: unknown) => {
           logger.warn({ err: describeError(err) }, 'slack event failure could not be told');
         });
       }
     },
 
     /** A button press (already acknowledged). Link buttons and foreign actions end here. */
-    async action(payload: BlockActions): Promise<void> {
+    async action(ctx: InboundContext, payload: BlockActions): Promise<void> {
       const decision = normalizeAction(payload);
       if (decision.kind === 'ignore') return;
       const { action, responseUrl } = decision;
@@ -193,14 +194,39 @@ export function createSlackHandlers(deps: SlackHandlerDeps) {
         } else await patiently(() => messenger.post(action.conversation, view));
       };
       try {
-        if (!(await firstDelivery(payload.trigger_id, `action ${action.action}`))) return;
         const result = await conversation.handleAction(action);
-        for (const view of result.replies) await tell(view);
+        for (const [i, view] of result.replies.entries()) await ctx.once(`r${i}`, () => tell(view));
       } catch (e) {
+        if (worthRetrying(e, ctx)) throw e;
         logger.error({ err: describeError(e), action: action.action }, 'slack action failed');
-        await tell(failureView(e)).catch((err: unknown) => {
-          logger.warn({ err: describeError(err) }, 'slack action failure could not be told');
-        });
+        await ctx
+          .once('failed', () => tell(failureView(e)))
+          .catch((err: unknown) => {
+            logger.warn({ err: describeError(err) }, 'slack action failure could not be told');
+          });
+      }
+    },
+  };
+
+  return {
+    ...handlers,
+    /** One `inbound` job of Slack's (HTTP route or Socket Mode). */
+    async inbound(ctx: InboundContext): Promise<void> {
+      const delivery = ctx.data.payload as SlackDelivery;
+      switch (delivery.kind) {
+        case 'command':
+          return handlers.command(ctx, delivery.command, delivery.acked);
+        case 'event': {
+          const teamId = delivery.envelope.team_id;
+          // Who we are in that workspace (cached): our own messages are not for us.
+          const botUserId = await deps.installations
+            .forTeam(teamId)
+            .then((a) => a.botUserId)
+            .catch(() => undefined);
+          return handlers.event(ctx, delivery.envelope, botUserId);
+        }
+        case 'action':
+          return handlers.action(ctx, delivery.payload);
       }
     },
   };

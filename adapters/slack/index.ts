@@ -3,17 +3,31 @@ import { localSecret } from '../../src/config/local-secrets.js';
 import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js';
 import { describeError } from '../../src/errors.js';
 import { SecretBox } from '../../src/util/secret-box.js';
-import { createBoltApp } from './bolt-app.js';
 import { createSlackHandlers } from './handlers.js';
+import { createSlackIngest } from './ingest.js';
 import { SlackInstallations } from './installations.js';
-import { createSlackMessenger } from './messenger.js';
+import { createSlackMessenger, type SlackMessenger } from './messenger.js';
 import { registerOAuthRoutes } from './oauth.js';
-import { FastifyReceiver } from './receiver.js';
+import { defaultSlackPacing, type SlackPacing, SlackUpdateBudget } from './pacing.js';
+import { createSlackReach } from './reach.js';
+import { registerSlackRoutes } from './routes.js';
 import { connectSocketMode } from './socket-mode.js';
 import { callSlack, WebClients, webClientOptions } from './web-api.js';
 
 export { slackCommand } from './cli.js';
 export { SLACK_EDIT_INTERVAL_MS } from './messenger.js';
+export {
+  SLACK_FINAL_UPDATES_RESERVED,
+  SLACK_UPDATE_TIER3_PER_MINUTE,
+  SLACK_WORKSPACE_UPDATES_PER_WINDOW,
+  type SlackPacing,
+} from './pacing.js';
+
+/** The Slack adapter; its edit pacing can be changed at run time (tests shorten the window). */
+export interface SlackAdapter extends PlatformAdapter {
+  readonly messenger: SlackMessenger;
+  setPacing(pacing: Partial<SlackPacing>): void;
+}
 
 /**
  * Slack: `/spawn`, mentions, thread replies and DMs in; a Block Kit status card edited in
@@ -22,7 +36,7 @@ export { SLACK_EDIT_INTERVAL_MS } from './messenger.js';
  * SLACK_SIGNING_SECRET (`POST /slack/events`) and/or SLACK_APP_TOKEN (Socket Mode in the bot
  * process); a worker needs neither, only the token source to post and edit cards.
  */
-export function createSlackAdapter(ctx: AdapterContext): PlatformAdapter | undefined {
+export function createSlackAdapter(ctx: AdapterContext): SlackAdapter | undefined {
   const { config } = ctx;
   const oauth = Boolean(config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET);
   if (!config.SLACK_BOT_TOKEN && !oauth) return undefined;
@@ -52,31 +66,46 @@ export function createSlackAdapter(ctx: AdapterContext): PlatformAdapter | undef
       };
     },
   );
-  const messenger = createSlackMessenger({ tokens: installations, clients, logger });
+  const pacing = defaultSlackPacing();
+  const messenger = createSlackMessenger({
+    tokens: installations,
+    clients,
+    updateBudget: new SlackUpdateBudget(ctx.redis, config.QUEUE_PREFIX, pacing),
+    logger,
+  });
+  // Where the app can post: checked by the worker before a build, remembered for the ack.
+  const reach = createSlackReach({ tokens: installations, clients, logger });
   const handlers = createSlackHandlers({
     conversation: ctx.conversation,
     repos: ctx.repos,
     messenger,
     installations,
+    reach,
     logger,
   });
-  let receiver: FastifyReceiver | undefined;
   const warm = () =>
     installations.warm((e) => logger.warn({ err: describeError(e) }, 'SLACK_BOT_TOKEN: auth.test failed'));
 
   return {
     platform: 'slack',
     messenger,
+    setPacing(p) {
+      Object.assign(pacing, p);
+    },
+    inbound: (job) => handlers.inbound(job),
     async registerRoutes(app) {
       warm();
       if (config.SLACK_SIGNING_SECRET) {
-        receiver = new FastifyReceiver({
-          signingSecret: config.SLACK_SIGNING_SECRET,
-          logger,
+        await registerSlackRoutes(app, {
+          ingest: createSlackIngest({
+            signingSecret: config.SLACK_SIGNING_SECRET,
+            inbound: ctx.inbound,
+            postable: (teamId, channelId) => reach.known(teamId, channelId),
+            logger,
+          }),
+          inbound: ctx.inbound,
           bodyLimit: config.BODY_LIMIT_BYTES,
         });
-        createBoltApp({ receiver, tokens: installations, clientOptions, handlers, logger });
-        await receiver.register(app);
       }
       if (oauth && encryptionKey) {
         await registerOAuthRoutes(app, {
@@ -104,14 +133,12 @@ export function createSlackAdapter(ctx: AdapterContext): PlatformAdapter | undef
               appToken: config.SLACK_APP_TOKEN!,
               tokens: installations,
               clientOptions,
-              handlers,
+              inbound: ctx.inbound,
+              postable: (teamId: string, channelId: string) => reach.known(teamId, channelId),
               logger,
             });
           },
         }
       : {}),
-    async close() {
-      await receiver?.stop();
-    },
   };
 }

@@ -4,15 +4,23 @@
  * under PUBLIC_URL. With Socket Mode, Slack needs no URLs at all.
  */
 
-/** What the bot may do: answer commands and mentions, read its threads and DMs, post. */
+/**
+ * What the bot may do: answer commands and mentions, read its threads and DMs, post, and tell
+ * whether it can post in a conversation before building there (conversations.info needs the
+ * read scope of each kind: channels, private channels, DMs, group DMs).
+ */
 export const SLACK_BOT_SCOPES = [
   'app_mentions:read',
   'channels:history',
+  'channels:read',
   'chat:write',
   'chat:write.public',
   'commands',
   'groups:history',
+  'groups:read',
   'im:history',
+  'im:read',
+  'mpim:read',
 ] as const;
 
 /** Events: mentions, and messages in threads and DMs (thread replies iterate on the app). */

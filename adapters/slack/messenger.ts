@@ -6,13 +6,13 @@ import type { Logger } from '../../src/log.js';
 import { sleep } from '../../src/util/time.js';
 import type { SlackTokens } from './installations.js';
 import { isDirectChannel } from './normalize.js';
+import { isFinalView, type SlackUpdateBudget } from './pacing.js';
 import { renderView } from './render.js';
 import { callSlack, type WebClients } from './web-api.js';
 
 /**
- * Least time between two edits of one status message. `chat.update` is Tier 3 (about 50 a
- * minute per workspace); one edit a second per card leaves room for other cards and posts,
- * and a 429 is waited out by the notify worker anyway.
+ * Least time between two edits of one status message. The workspace's shared `chat.update`
+ * budget (Tier 3, see pacing.ts) decides how often all its cards together are edited.
  */
 export const SLACK_EDIT_INTERVAL_MS = 1_000;
 /** Longest one POST to a `response_url` may take. */
@@ -42,6 +42,8 @@ function threadless(conversation: ConversationRef): boolean {
 export function createSlackMessenger(deps: {
   tokens: SlackTokens;
   clients: WebClients;
+  /** The per-workspace `chat.update` budget; without it (unit tests) edits are paced per card only. */
+  updateBudget?: SlackUpdateBudget;
   logger: Logger;
 }): SlackMessenger {
   const { tokens, clients } = deps;
@@ -80,6 +82,7 @@ export function createSlackMessenger(deps: {
     },
 
     async update(message: MessageRef, view: ReplyView): Promise<void> {
+      await deps.updateBudget?.acquire(message.conversation.teamId, isFinalView(view));
       const web = await client(message.conversation.teamId);
       const { text, blocks } = renderView(view);
       await callSlack('chat.update', () =>

@@ -1,6 +1,5 @@
-import { sequentialize } from '@grammyjs/runner';
 import { type Api, Bot, type Composer, type Context } from 'grammy';
-import type { BotCommand, UserFromGetMe } from 'grammy/types';
+import type { BotCommand, Update, UserFromGetMe } from 'grammy/types';
 import { describeError, isSpawnError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { sleep } from '../../src/util/time.js';
@@ -56,8 +55,13 @@ export interface BotHostOptions {
   /** Calls getMe (the bot's id and name are needed to tell which group messages are for it). */
   readonly api: Api;
   readonly handlers: Composer<Context>;
-  /** Long polling only: records each update id, so one redelivered after a restart is dropped. */
-  readonly record?: (updateId: number) => Promise<boolean>;
+  /**
+   * Long polling: every update but a pre-checkout query (answered at once, see webhook.ts) is
+   * handed here (to the `inbound` queue) instead of to the handlers.
+   */
+  readonly forward?: (update: Update) => Promise<void>;
+  /** Long polling: how long one getUpdates may wait (TELEGRAM_POLL_TIMEOUT_S). */
+  readonly pollTimeoutS?: number;
   readonly logger: Logger;
 }
 
@@ -79,20 +83,18 @@ export class BotHost {
   }
 
   private async create(): Promise<Bot> {
-    const { token, apiRoot, handlers, record, logger } = this.options;
+    const { token, apiRoot, handlers, forward, logger } = this.options;
     const botInfo = await getMe(this.options.api);
     const bot = new Bot(token, {
       botInfo,
       // Only getUpdates uses this client's timeout for long; every answer goes through `api`.
-      client: { apiRoot, timeoutSeconds: TELEGRAM_POLL_TIMEOUT_S + 10 },
+      client: { apiRoot, timeoutSeconds: (this.options.pollTimeoutS ?? TELEGRAM_POLL_TIMEOUT_S) + 10 },
     });
-    if (record) {
+    if (forward) {
       bot.use(async (ctx, next) => {
-        if (await record(ctx.update.update_id)) await next();
-        else logger.info({ updateId: ctx.update.update_id }, 'telegram update delivered again; ignored');
+        if (ctx.update.pre_checkout_query) await next();
+        else await forward(ctx.update);
       });
-      // Updates of one chat run in order; different chats run concurrently.
-      bot.use(sequentialize((ctx: Context) => ctx.chat?.id.toString()));
     }
     bot.use(handlers);
     bot.catch((err) => {

@@ -1,6 +1,7 @@
 import { type Api, Composer, type Context } from 'grammy';
 import type { CallbackQuery, Message } from 'grammy/types';
 import type { ConversationHandler } from '../../src/core/conversation.js';
+import { currentInbound } from '../../src/core/inbound-handler.js';
 import type { IncomingMessage } from '../../src/core/incoming.js';
 import { type ConversationRef, conversationKey } from '../../src/core/platform.js';
 import type { ReplyView } from '../../src/core/view.js';
@@ -39,7 +40,7 @@ export interface HandlerDeps {
 
 /** Answers now; when Telegram asks us to wait (or is down), the notify worker posts it later. */
 export function createSay(deps: { messenger: TelegramMessenger; queues: Queues; logger: Logger }): Say {
-  return async (conversation, view, key) => {
+  const say: Say = async (conversation, view, key) => {
     try {
       await deps.messenger.post(conversation, view);
     } catch (e) {
@@ -52,6 +53,17 @@ export function createSay(deps: { messenger: TelegramMessenger; queues: Queues; 
       deps.logger.warn({ err: describeError(e) }, 'telegram reply not delivered');
     }
   };
+  // In the inbound worker each reply is said once per update, however often the job runs.
+  return (conversation, view, key) => {
+    const job = currentInbound();
+    return job ? job.once(`say-${key}`, () => say(conversation, view, key)) : say(conversation, view, key);
+  };
+}
+
+/** Whether the update's job should run again rather than tell the person it failed now. */
+function retryLater(e: unknown): boolean {
+  const job = currentInbound();
+  return job !== undefined && !job.finalAttempt && (!isSpawnError(e) || e.retryable);
 }
 
 const NOT_OWNER: ReplyView = {
@@ -106,9 +118,11 @@ export function createHandlers(deps: HandlerDeps): Composer<Context> {
       }
       const result = await conversation.handleMessage(incoming);
       // A build's status message follows at once from the notify worker; "queued" would be noise.
+      // (A duplicate here is this update's earlier attempt: redeliveries are the same job.)
       if (result.spawn) return;
       for (const [i, view] of result.replies.entries()) await say(incoming.conversation, view, `${key}-${i}`);
     } catch (e) {
+      if (retryLater(e)) throw e;
       logger.error({ err: describeError(e) }, 'telegram message failed');
       await say(incoming.conversation, FAILED, `${key}-failed`);
     }

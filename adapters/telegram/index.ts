@@ -1,3 +1,4 @@
+import type { Update } from 'grammy/types';
 import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js';
 import { describeError } from '../../src/errors.js';
 import { botIdOf, createApi } from './api.js';
@@ -71,17 +72,9 @@ export function createTelegramAdapter(ctx: AdapterContext): TelegramAdapter | un
     payments,
     logger,
   });
-  const record = (updateId: number) => repos.inboundEvents.record('telegram', String(updateId));
   const secret = config.TELEGRAM_WEBHOOK_SECRET;
-  const host = new BotHost({
-    token,
-    apiRoot: config.TELEGRAM_API_ROOT,
-    api,
-    handlers,
-    // A webhook delivery is deduplicated by the route before the bot sees it.
-    ...(secret ? {} : { record }),
-    logger,
-  });
+  // Runs updates through the handlers: in the worker (from the queue) and for pre-checkout queries.
+  const host = new BotHost({ token, apiRoot: config.TELEGRAM_API_ROOT, api, handlers, logger });
   const commands = () =>
     registerCommands(api, stars).catch((e: unknown) =>
       logger.warn({ err: describeError(e) }, 'telegram commands not registered'),
@@ -90,6 +83,7 @@ export function createTelegramAdapter(ctx: AdapterContext): TelegramAdapter | un
   const adapter: TelegramAdapter = {
     platform: 'telegram',
     messenger,
+    inbound: async ({ data }) => (await host.bot()).handleUpdate(data.payload as Update),
     setPacing(p) {
       Object.assign(pacing, p);
     },
@@ -101,11 +95,8 @@ export function createTelegramAdapter(ctx: AdapterContext): TelegramAdapter | un
         await registerTelegramWebhook(app, {
           secret,
           bodyLimit: config.BODY_LIMIT_BYTES,
-          prepare: async () => {
-            await host.bot();
-          },
-          record,
-          handle: async (update) => (await host.bot()).handleUpdate(update),
+          inbound: ctx.inbound,
+          preCheckout: async (update) => (await host.bot()).handleUpdate(update),
           logger,
         });
         // Warm up (getMe) and show the menu; neither may hold the server's start.
@@ -119,9 +110,22 @@ export function createTelegramAdapter(ctx: AdapterContext): TelegramAdapter | un
   return {
     ...adapter,
     async connect() {
-      const bot = await host.bot(); // getMe: a wrong token fails the start with a clear error
+      // The poller hands updates to the queue (the update id is the job id); only pre-checkout
+      // queries are answered in this process, at once.
+      const poller = new BotHost({
+        token,
+        apiRoot: config.TELEGRAM_API_ROOT,
+        api,
+        handlers,
+        forward: async (update) => {
+          await ctx.inbound.enqueue('telegram', String(update.update_id), 'update', update);
+        },
+        pollTimeoutS: config.TELEGRAM_POLL_TIMEOUT_S,
+        logger,
+      });
+      const bot = await poller.bot(); // getMe: a wrong token fails the start with a clear error
       await commands();
-      return startPolling(bot, api, logger);
+      return startPolling(bot, api, logger, config.TELEGRAM_POLL_TIMEOUT_S);
     },
   };
 }

@@ -11,19 +11,31 @@ import { TELEGRAM_ALLOWED_UPDATES, TELEGRAM_POLL_TIMEOUT_S } from './bot.js';
  * deleted first: Telegram refuses getUpdates (409) while one is set, and the two modes must
  * never run at once.
  */
-export async function startPolling(bot: Bot, api: Api, logger: Logger): Promise<Connection> {
+export async function startPolling(
+  bot: Bot,
+  api: Api,
+  logger: Logger,
+  pollTimeoutS = TELEGRAM_POLL_TIMEOUT_S,
+): Promise<Connection> {
   await callTelegram('deleteWebhook', () => api.deleteWebhook({ drop_pending_updates: false }));
-  // The runner retries failed polls itself; this makes them visible in our logs.
+  // The runner retries failed polls itself (with growing waits); this makes them visible in our
+  // logs and in the connection's health, so /ready says Telegram is degraded meanwhile.
+  let failing: string | undefined;
   bot.api.config.use(async (prev, method, payload, signal) => {
     try {
       const result = await prev(method, payload, signal);
-      if (!result.ok && method === 'getUpdates') {
-        logger.warn({ code: result.error_code, err: result.description }, 'telegram getUpdates failed');
+      if (method === 'getUpdates') {
+        if (!result.ok) {
+          failing = `getUpdates failed (${result.error_code})`;
+          logger.warn({ code: result.error_code, err: result.description }, 'telegram getUpdates failed');
+        } else failing = undefined;
       }
       return result;
     } catch (e) {
       if (method === 'getUpdates' && !signal?.aborted) {
-        logger.warn({ err: describeError(toTelegramError(method, e)) }, 'telegram getUpdates failed');
+        const err = describeError(toTelegramError(method, e));
+        failing = `getUpdates failed: ${err}`;
+        logger.warn({ err }, 'telegram getUpdates failed');
       }
       throw e;
     }
@@ -32,16 +44,26 @@ export async function startPolling(bot: Bot, api: Api, logger: Logger): Promise<
     runner: {
       silent: true,
       retryInterval: 'quadratic',
-      fetch: { timeout: TELEGRAM_POLL_TIMEOUT_S, allowed_updates: [...TELEGRAM_ALLOWED_UPDATES] },
+      fetch: { timeout: pollTimeoutS, allowed_updates: [...TELEGRAM_ALLOWED_UPDATES] },
     },
   });
-  runner.task()?.catch((e: unknown) => {
-    // 401 (token) and 409 (a webhook is set, or another poller runs) stop the runner.
-    logger.error({ err: describeError(toTelegramError('getUpdates', e)) }, 'telegram long polling stopped');
-  });
+  let stopping = false;
+  // 401 (token) and 409 (a webhook is set, or another poller runs) stop the runner; the
+  // supervisor then decides (a 401 is for the operator, a 409 may pass).
+  const lost = (runner.task() ?? Promise.resolve()).then(
+    () => (stopping ? undefined : new Error('telegram long polling stopped')),
+    (e: unknown) => {
+      const err = toTelegramError('getUpdates', e);
+      if (!stopping) logger.error({ err: describeError(err) }, 'telegram long polling stopped');
+      return err;
+    },
+  );
   logger.info('telegram long polling started');
   return {
+    lost: lost.then((reason) => (reason ? reason : new Promise<never>(() => {}))),
+    health: () => failing ?? 'ok',
     async stop() {
+      stopping = true;
       await runner.stop()?.catch(() => {});
     },
   };

@@ -96,12 +96,15 @@ export function purchaseOf(action: CallbackAction): PurchaseKind | undefined {
 
 /**
  * Telegram refuses URL buttons whose host has no dot (`http://localhost:3000` gives
- * BUTTON_URL_INVALID, and the whole message fails); such links stay in the text only.
+ * BUTTON_URL_INVALID, and the whole message fails); such links stay in the text only. So do
+ * local previews (`http://<app>.localhost:3001`): they open on this machine only, and a button
+ * Telegram might refuse would cost the whole message.
  */
 export function buttonUrlAllowed(url: string): boolean {
   try {
     const u = new URL(url);
-    return (u.protocol === 'https:' || u.protocol === 'http:') && u.hostname.includes('.');
+    const loopbackName = u.hostname === 'localhost' || u.hostname.endsWith('.localhost');
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.hostname.includes('.') && !loopbackName;
   } catch {
     return false;
   }

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Update } from 'grammy/types';
 import { describeError, SpawnError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
+import type { InboundQueue } from '../../src/queue/inbound.js';
+import { inboundGate } from '../../src/server/inbound-gate.js';
 import { withCorrelation } from '../../src/util/correlation.js';
 import { parseUpdate, TELEGRAM_SECRET_HEADER, verifySecret } from './verify.js';
 
@@ -13,20 +15,22 @@ export const TELEGRAM_WEBHOOK_BODY_LIMIT = 256 * 1024;
 export interface TelegramWebhookOptions {
   readonly secret: string;
   readonly bodyLimit: number;
-  /** Makes the bot ready (getMe once); a failure is a 503, so Telegram delivers again. */
-  prepare(): Promise<void>;
-  /** Records the update id; false when it was seen before. */
-  record(updateId: number): Promise<boolean>;
-  /** Runs the update through the bot, in this request (pre-checkout queries must be answered now). */
-  handle(update: Update): Promise<void>;
+  /** Where every update but a pre-checkout query goes; the worker runs the bot on it. */
+  readonly inbound: InboundQueue;
+  /**
+   * Runs a pre-checkout query through the bot in this request. Telegram cancels the purchase
+   * when it is not answered within 10 s, so it must not wait behind the queue's backlog.
+   * A failure to get the bot ready is a 503, so Telegram delivers it again.
+   */
+  preCheckout(update: Update): Promise<void>;
   readonly logger: Logger;
 }
 
 /**
  * `POST /telegram/webhook`: the secret token header is checked before the body is even read
- * (401 otherwise), then the update's shape, then its `update_id` is recorded so a repeated
- * delivery does nothing, then the bot handles it. Handler failures are logged and answered
- * 200: the update was recorded, a redelivery would be dropped anyway.
+ * (401 otherwise), then the update's shape, then it is enqueued as one `inbound` job whose id
+ * is its `update_id` (a redelivery is the same job) and answered 200; the worker runs the bot.
+ * Pre-checkout queries are the exception: answered here, on a path no backlog can delay.
  */
 export async function registerTelegramWebhook(
   app: FastifyInstance,
@@ -37,27 +41,29 @@ export async function registerTelegramWebhook(
     TELEGRAM_WEBHOOK_PATH,
     {
       bodyLimit: Math.min(options.bodyLimit, TELEGRAM_WEBHOOK_BODY_LIMIT),
-      onRequest: async (request) => {
-        if (!verifySecret(request.headers[TELEGRAM_SECRET_HEADER], options.secret)) {
-          throw new SpawnError('ERR_TELEGRAM_SECRET');
-        }
-      },
+      onRequest: [
+        async (request) => {
+          if (!verifySecret(request.headers[TELEGRAM_SECRET_HEADER], options.secret)) {
+            throw new SpawnError('ERR_TELEGRAM_SECRET');
+          }
+        },
+        inboundGate(options.inbound),
+      ],
     },
     async (request, reply) => {
       const update = parseUpdate(request.body);
-      try {
-        await options.prepare();
-      } catch (e) {
-        logger.warn({ err: describeError(e) }, 'telegram bot not ready; delivery refused');
-        throw new SpawnError('ERR_PLATFORM_UNAVAILABLE', 'The bot is not ready yet.', { cause: e });
+      if (update.pre_checkout_query) {
+        // Direct path, not the queue: an unanswered pre-checkout query cancels the purchase
+        // after 10 s, and no backlog of messages may hold it up.
+        await withCorrelation(`tg-${update.update_id}`, () => options.preCheckout(update)).catch(
+          (e: unknown) => {
+            logger.error({ err: describeError(e), updateId: update.update_id }, 'pre-checkout query failed');
+            throw new SpawnError('ERR_PLATFORM_UNAVAILABLE', 'The bot is not ready yet.', { cause: e });
+          },
+        );
+        return reply.send({ ok: true });
       }
-      if (!(await options.record(update.update_id))) {
-        logger.info({ updateId: update.update_id }, 'telegram update delivered again; ignored');
-        return reply.send({ ok: true, duplicate: true });
-      }
-      await withCorrelation(`tg-${update.update_id}`, () => options.handle(update)).catch((e: unknown) =>
-        logger.error({ err: describeError(e), updateId: update.update_id }, 'telegram update failed'),
-      );
+      await options.inbound.enqueue('telegram', String(update.update_id), 'update', update);
       return reply.send({ ok: true });
     },
   );

@@ -1,7 +1,7 @@
 import { localSecret } from '../../src/config/local-secrets.js';
 import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js';
 import { createWebMessenger } from './messenger.js';
-import { registerWebRoutes } from './routes.js';
+import { createWebMessageHandler, registerWebRoutes } from './routes.js';
 
 export { WEB_EDIT_INTERVAL_MS, webChannel } from './messenger.js';
 
@@ -12,6 +12,11 @@ export function createWebAdapter(ctx: AdapterContext): PlatformAdapter {
   return {
     platform: 'web',
     messenger,
+    inbound: createWebMessageHandler({
+      conversation: ctx.conversation,
+      messenger,
+      promptMaxChars: config.PROMPT_MAX_CHARS,
+    }),
     registerRoutes: (app) =>
       registerWebRoutes(app, {
         repos: ctx.repos,
@@ -22,6 +27,7 @@ export function createWebAdapter(ctx: AdapterContext): PlatformAdapter {
         cookieSecret: config.COOKIE_SECRET ?? localSecret(config.DATA_DIR, 'cookieSecret'),
         secureCookies: config.PUBLIC_URL.startsWith('https://'),
         promptMaxChars: config.PROMPT_MAX_CHARS,
+        inbound: ctx.inbound,
       }),
   };
 }

@@ -2,12 +2,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ConversationHandler } from '../../src/core/conversation.js';
+import type { ConversationHandler, ConversationResult } from '../../src/core/conversation.js';
+import type { InboundContext } from '../../src/core/inbound-handler.js';
 import type { ConversationRef } from '../../src/core/platform.js';
+import { storableText } from '../../src/core/text.js';
 import type { ActionId, ReplyView } from '../../src/core/view.js';
 import type { Repos } from '../../src/db/repos/index.js';
 import { SpawnError } from '../../src/errors.js';
+import { InboundQueue } from '../../src/queue/inbound.js';
 import type { PubSub } from '../../src/redis/pubsub.js';
+import { inboundGate } from '../../src/server/inbound-gate.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { existingWebUserId, webUserId } from './identity.js';
 import { type createWebMessenger, type WebMessage, webChannel } from './messenger.js';
@@ -21,6 +25,98 @@ export interface WebRouteOptions {
   cookieSecret: string;
   secureCookies: boolean;
   promptMaxChars: number;
+  inbound: InboundQueue;
+}
+
+/** How long a chat request waits for its answer before it says "queued" (the stream follows). */
+export const WEB_REPLY_WAIT_MS = 10_000;
+
+const BUSY: ReplyView = {
+  tone: 'info',
+  title: 'Queued',
+  text: 'Many requests are waiting right now: yours is queued and will be handled in turn, which may take a few minutes. The answer will appear here.',
+  ephemeral: true,
+};
+
+/** A chat message on the `inbound` queue. */
+export interface WebDelivery {
+  readonly uid: string;
+  readonly clientId: string;
+  readonly text: string;
+}
+
+/** What the worker answers a chat message with (and the request returns when it is quick). */
+export interface WebResult {
+  readonly message: WebMessage;
+  readonly replies: WebMessage[];
+  readonly spawn?: ConversationResult['spawn'];
+}
+
+function userMessageId(d: WebDelivery): string {
+  return `u-${d.uid}-${d.clientId}`;
+}
+
+/** Non-ephemeral replies join the history; ephemeral ones go back to this request only. */
+async function deliverWebReplies(
+  messenger: WebRouteOptions['messenger'],
+  uid: string,
+  replies: readonly ReplyView[],
+): Promise<WebMessage[]> {
+  const out: WebMessage[] = [];
+  for (const view of replies) {
+    if (view.ephemeral) {
+      const now = new Date().toISOString();
+      out.push({
+        id: `tmp-${Math.random().toString(36).slice(2)}`,
+        role: 'bot',
+        view,
+        createdAt: now,
+        updatedAt: now,
+      });
+    } else {
+      out.push(await messenger.store(uid, 'bot', view));
+    }
+  }
+  return out;
+}
+
+/**
+ * The worker side of the web chat: the person's message joins the history (once), the
+ * conversation answers, its replies are stored and streamed to the page. Returns what the
+ * request shows when it is still waiting.
+ */
+export function createWebMessageHandler(deps: {
+  conversation: ConversationHandler;
+  messenger: WebRouteOptions['messenger'];
+  promptMaxChars: number;
+}) {
+  return async (ctx: InboundContext): Promise<WebResult> => {
+    const d = ctx.data.payload as WebDelivery;
+    const mine = await deps.messenger.store(
+      d.uid,
+      'user',
+      // Kept as shown, even when it holds what Postgres cannot store (the reply says so).
+      { text: storableText(d.text.slice(0, deps.promptMaxChars + 100)) },
+      userMessageId(d),
+    );
+    const result = await deps.conversation.handleMessage({
+      platform: 'web',
+      teamId: '',
+      user: { id: d.uid, name: 'web user' },
+      conversation: conversationOf(d.uid),
+      text: d.text,
+      idempotencyKey: `${d.uid}:${d.clientId}`,
+      correlationId: `web-${d.clientId}`,
+    });
+    // Stored replies have ids of their own: a retried job stores them again rather than lose them.
+    const replies = await deliverWebReplies(deps.messenger, d.uid, result.replies);
+    // A duplicate here is this message's earlier attempt (a resend is the same job): it is new.
+    return {
+      message: mine,
+      replies,
+      ...(result.spawn ? { spawn: { ...result.spawn, duplicate: false } } : {}),
+    };
+  };
 }
 
 const SSE_HEARTBEAT_MS = 15_000;
@@ -60,7 +156,7 @@ function requireUser(request: FastifyRequest): string {
 
 /** The built-in web chat: the page at `/`, its JSON API under `/api/web`, and an SSE stream. */
 export async function registerWebRoutes(app: FastifyInstance, options: WebRouteOptions): Promise<void> {
-  const { repos, conversation, messenger } = options;
+  const { repos, messenger } = options;
   await app.register(fastifyCookie, { secret: options.cookieSecret });
 
   const dir = path.join(packageRoot(), 'adapters', 'web', 'public');
@@ -112,30 +208,13 @@ export async function registerWebRoutes(app: FastifyInstance, options: WebRouteO
     };
   });
 
-  /** Non-ephemeral replies join the history; ephemeral ones go back to this request only. */
-  async function deliver(uid: string, replies: readonly ReplyView[]): Promise<WebMessage[]> {
-    const out: WebMessage[] = [];
-    for (const view of replies) {
-      if (view.ephemeral) {
-        const now = new Date().toISOString();
-        out.push({
-          id: `tmp-${Math.random().toString(36).slice(2)}`,
-          role: 'bot',
-          view,
-          createdAt: now,
-          updatedAt: now,
-        });
-      } else {
-        out.push(await messenger.store(uid, 'bot', view));
-      }
-    }
-    return out;
-  }
-
   app.post(
     '/api/web/messages',
-    { bodyLimit: Math.max(16_384, options.promptMaxChars * 4 + 1024) },
-    async (request: FastifyRequest<{ Body: unknown }>, reply: FastifyReply) => {
+    {
+      bodyLimit: Math.max(16_384, options.promptMaxChars * 4 + 1024),
+      onRequest: inboundGate(options.inbound),
+    },
+    async (request: FastifyRequest, reply: FastifyReply) => {
       requireJson(request);
       const uid = requireUser(request);
       const body = request.body as { text?: unknown; clientId?: unknown } | undefined;
@@ -146,32 +225,47 @@ export async function registerWebRoutes(app: FastifyInstance, options: WebRouteO
       ) {
         throw new SpawnError('ERR_BAD_REQUEST', 'Send {"text": string, "clientId": string}.');
       }
-      const text = body.text;
-      const key = `${uid}:${body.clientId}`;
-      // The person's own message joins the history first, once, whatever happens to retries.
-      const mine = await messenger.store(
-        uid,
-        'user',
-        { text: text.slice(0, options.promptMaxChars + 100) },
-        `u-${uid}-${body.clientId}`,
+      const delivery: WebDelivery = { uid, clientId: body.clientId, text: body.text };
+      // A resend of the same message (same clientId) is the same job; it is answered as a repeat.
+      const first = await options.inbound.claim('web', `${uid}:${body.clientId}`);
+      const { jobId, busy } = await options.inbound.enqueue(
+        'web',
+        `${uid}:${body.clientId}`,
+        'message',
+        delivery,
+        { correlationId: `web-${body.clientId}` },
       );
-      const result = await conversation.handleMessage({
-        platform: 'web',
-        teamId: '',
-        user: { id: uid, name: 'web user' },
-        conversation: conversationOf(uid),
-        text,
-        idempotencyKey: key,
-        correlationId: `web-${body.clientId}`,
-      });
-      const replies = await deliver(uid, result.replies);
-      return reply.status(result.spawn && !result.spawn.duplicate ? 202 : 200).send({
-        message: mine,
-        replies,
-        ...(result.spawn ? { spawn: result.spawn } : {}),
-      });
+      const queued = () => {
+        const now = new Date().toISOString();
+        return reply.status(202).send({
+          message: { id: userMessageId(delivery), role: 'user', view: { text: body.text }, createdAt: now },
+          replies: busy
+            ? [{ id: `tmp-${body.clientId}`, role: 'bot', view: BUSY, createdAt: now, updatedAt: now }]
+            : [],
+          queued: true,
+        });
+      };
+      // The page follows the answer over its event stream; a quick one also comes back here.
+      if (busy) return queued();
+      const result = (await options.inbound.waitFor(jobId, WEB_REPLY_WAIT_MS)) as WebResult | undefined;
+      if (!result) return queued();
+      const spawn = result.spawn && !first ? { ...result.spawn, duplicate: true } : result.spawn;
+      return reply
+        .status(spawn && !spawn.duplicate ? 202 : 200)
+        .send({ ...result, ...(spawn ? { spawn } : {}) });
     },
   );
+
+  /** The answer to one message, once the worker has it (waits a while; 204 while it has not). */
+  app.get('/api/web/messages/:clientId/answer', async (request: FastifyRequest, reply: FastifyReply) => {
+    const uid = requireUser(request);
+    const clientId = (request.params as { clientId?: string }).clientId ?? '';
+    if (!CLIENT_ID.test(clientId)) throw new SpawnError('ERR_BAD_REQUEST', 'No such message.');
+    const jobId = InboundQueue.jobId('web', `${uid}:${clientId}`);
+    const result = (await options.inbound.waitFor(jobId, WEB_REPLY_WAIT_MS)) as WebResult | undefined;
+    if (!result) return reply.status(204).send();
+    return result;
+  });
 
   app.post('/api/web/actions', { bodyLimit: 4096 }, async (request: FastifyRequest<{ Body: unknown }>) => {
     requireJson(request);
@@ -190,7 +284,7 @@ export async function registerWebRoutes(app: FastifyInstance, options: WebRouteO
         `Send {"action": ${ACTIONS.map((a) => `"${a}"`).join(' | ')}, "sessionId": string}.`,
       );
     }
-    const result = await conversation.handleAction({
+    const result = await options.conversation.handleAction({
       platform: 'web',
       teamId: '',
       user: { id: uid, name: 'web user' },
@@ -199,7 +293,7 @@ export async function registerWebRoutes(app: FastifyInstance, options: WebRouteO
       sessionId,
       idempotencyKey: `${uid}:${typeof body?.clientId === 'string' ? body.clientId : Date.now()}`,
     });
-    return { replies: await deliver(uid, result.replies) };
+    return { replies: await deliverWebReplies(messenger, uid, result.replies) };
   });
 
   const streams = new Set<() => void>();

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
+import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isSessionStatus, isTerminal } from '../core/status.js';
 import type { Repos } from '../db/repos/index.js';
@@ -19,6 +20,8 @@ export interface AdminDeps {
   secureCookies: boolean;
   repos: Repos;
   queues: Queues;
+  /** The incoming messages, shown first: a backlog here is what people wait on before anything. */
+  inbound: Queue;
   spawn: SpawnService;
 }
 
@@ -93,7 +96,9 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps)
 
     const board = new FastifyAdapter();
     createBullBoard({
-      queues: [deps.queues.spawn, deps.queues.notify, deps.queues.reap].map((q) => new BullMQAdapter(q)),
+      queues: [deps.inbound, deps.queues.spawn, deps.queues.notify, deps.queues.reap].map(
+        (q) => new BullMQAdapter(q),
+      ),
       serverAdapter: board,
       options: { uiConfig: { boardTitle: 'SpawnAI queues' } },
     });

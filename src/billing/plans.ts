@@ -9,6 +9,15 @@ export { PLAN_NAMES, type PlanName } from '../config/plans-schema.js';
 const DAY_MINUTES = 24 * 60;
 
 /**
+ * Thinking tokens are output tokens, so the effort must leave room in the output budget for
+ * the files. An app of a handful of files is about 8-15k output tokens over 3-5 turns; the
+ * free plan's 32k budget leaves some 4k of thinking per turn, which is what `medium` spends on
+ * a build like this (ANTHROPIC_EFFORT's default). Paid plans have at least 64k: room for
+ * `high`, Sonnet 5.5's own default.
+ */
+const PAID_PLAN_EFFORT = 'high';
+
+/**
  * The plans and their limits. The free plan's core limits come from the FREE_* and SESSION_*
  * variables; PLANS_JSON overrides any limit of any plan.
  */
@@ -24,6 +33,8 @@ export function resolvePlans(config: Config): Readonly<Record<PlanName, PlanLimi
       maxOutputTokens: config.BUILD_MAX_OUTPUT_TOKENS,
       buildWallTimeMs: config.BUILD_TIMEOUT_MS,
       model: config.ANTHROPIC_MODEL,
+      effort: config.ANTHROPIC_EFFORT,
+      maxRepairs: config.BUILD_MAX_REPAIRS,
       spawnsPerHour: 30,
       monthlyCapUsd: 5,
       sessionCapUsd: 2,
@@ -38,6 +49,8 @@ export function resolvePlans(config: Config): Readonly<Record<PlanName, PlanLimi
       maxOutputTokens: Math.max(config.BUILD_MAX_OUTPUT_TOKENS, 64_000),
       buildWallTimeMs: config.BUILD_TIMEOUT_MS,
       model: config.ANTHROPIC_MODEL,
+      effort: PAID_PLAN_EFFORT,
+      maxRepairs: Math.max(config.BUILD_MAX_REPAIRS, 2),
       spawnsPerHour: 120,
       monthlyCapUsd: 50,
       sessionCapUsd: 15,
@@ -52,6 +65,8 @@ export function resolvePlans(config: Config): Readonly<Record<PlanName, PlanLimi
       maxOutputTokens: Math.max(config.BUILD_MAX_OUTPUT_TOKENS, 64_000),
       buildWallTimeMs: config.BUILD_TIMEOUT_MS,
       model: config.ANTHROPIC_MODEL,
+      effort: PAID_PLAN_EFFORT,
+      maxRepairs: Math.max(config.BUILD_MAX_REPAIRS, 2),
       spawnsPerHour: 600,
       monthlyCapUsd: 250,
       sessionCapUsd: 50,

@@ -4,10 +4,12 @@ import type { Config } from '../config/index.js';
 import type { Repos } from '../db/repos/index.js';
 import { SpawnError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { InboundQueue } from '../queue/inbound.js';
+import { inboundGate } from '../server/inbound-gate.js';
 import { BAD_LINK_PAGE, CANCEL_PAGE, RETURN_PAGE, SUCCESS_PAGE } from './pages.js';
 import type { BillingService } from './service.js';
 import type { CheckoutLinks } from './signed-link.js';
-import { applyStripeEvent, STRIPE_SIGNATURE_TOLERANCE_S } from './stripe-webhook.js';
+import { parseStripeEvent, stripeEventRefusal, verifyStripeSignature } from './stripe-event.js';
 
 export interface BillingRouteDeps {
   billing: BillingService;
@@ -15,6 +17,8 @@ export interface BillingRouteDeps {
   stripe: Stripe;
   config: Config;
   repos: Repos;
+  /** Verified events are applied by the inbound worker (Stripe redelivers until it gets a 2xx). */
+  inbound: InboundQueue;
   logger: Logger;
 }
 
@@ -25,27 +29,26 @@ const HTML = 'text/html; charset=utf-8';
  * checkout redirect behind the Upgrade buttons, and the pages Stripe sends people back to.
  */
 export async function registerBillingRoutes(app: FastifyInstance, deps: BillingRouteDeps): Promise<void> {
-  const { stripe, config } = deps;
+  const { config } = deps;
   const secret = config.STRIPE_WEBHOOK_SECRET;
 
-  app.post('/stripe/webhook', async (request, reply) => {
+  app.post('/stripe/webhook', { onRequest: inboundGate(deps.inbound) }, async (request, reply) => {
     const signature = request.headers['stripe-signature'];
     if (!secret || typeof signature !== 'string' || !request.rawBody) {
       throw new SpawnError('ERR_STRIPE_SIGNATURE', 'Missing Stripe signature or body.');
     }
-    let event: Stripe.Event;
-    try {
-      event = stripe.webhooks.constructEvent(
-        request.rawBody,
-        signature,
-        secret,
-        STRIPE_SIGNATURE_TOLERANCE_S,
+    verifyStripeSignature(request.rawBody, signature, secret);
+    const parsed = parseStripeEvent(request.rawBody);
+    if (!parsed.ok) {
+      deps.logger[parsed.problem === 'malformed' ? 'warn' : 'error'](
+        { eventId: parsed.eventId, type: parsed.type, apiVersion: parsed.apiVersion, reason: parsed.reason },
+        'stripe event refused',
       );
-    } catch {
-      throw new SpawnError('ERR_STRIPE_SIGNATURE');
+      throw stripeEventRefusal(parsed);
     }
-    const result = await applyStripeEvent(event, deps);
-    return reply.status(200).send({ received: true, result });
+    // Applied in the inbound worker, once per event id (the job id, and the payments table).
+    await deps.inbound.enqueue('stripe', parsed.event.id, 'event', parsed.event);
+    return reply.status(200).send({ received: true });
   });
 
   app.get('/billing/checkout', async (request, reply) => {

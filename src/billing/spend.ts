@@ -1,3 +1,5 @@
+import { costMicroUsd } from '../build/claude/usage.js';
+import { modelPricing } from '../build/prices.js';
 import type { Config } from '../config/index.js';
 import type { Repos, SessionRow, UserRow } from '../db/repos/index.js';
 import type { ProviderName } from '../provision/types.js';
@@ -30,11 +32,14 @@ export class SpendEstimator {
   /** Upper bound of one build's LLM cost, micro-USD. */
   buildCeiling(limits: PlanLimits): number {
     if (!this.llm) return 0;
-    const c = this.config;
-    return Math.round(
-      limits.maxOutputTokens * c.ANTHROPIC_PRICE_OUTPUT_PER_MTOK +
-        EXPECTED_INPUT_TOKENS * c.ANTHROPIC_PRICE_INPUT_PER_MTOK,
-    );
+    const pricing = modelPricing(this.config, limits.model ?? this.config.ANTHROPIC_MODEL);
+    const expected = {
+      inputTokens: EXPECTED_INPUT_TOKENS,
+      outputTokens: limits.maxOutputTokens,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+    };
+    return costMicroUsd(expected, pricing);
   }
 
   /** Hosting of one app for `minutes` on `provider`, micro-USD (local apps cost nothing). */

@@ -7,9 +7,7 @@ import { applyGrant, type GrantNotice, revokeGrant } from './grants.js';
 import { PLAN_LABEL, type PlanName, RENEWAL_GRACE_MS } from './plans.js';
 import type { BillingService } from './service.js';
 import type { PurchaseKind } from './signed-link.js';
-
-/** Stripe's default: an event older than this is refused (replays). */
-export const STRIPE_SIGNATURE_TOLERANCE_S = 300;
+import { checkStripeEvent } from './stripe-event.js';
 
 interface Notice {
   conversation: ConversationRef | null | undefined;
@@ -24,37 +22,45 @@ function date(at: Date): string {
   return `${at.toISOString().slice(0, 10)} ${at.toISOString().slice(11, 16)} UTC`;
 }
 
+type Outcome = 'applied' | 'ignored';
+
 /**
  * Applies one verified Stripe event, once. Everything happens in one transaction with the
  * record of the event id, so a redelivered event (or a crash half-way) never grants twice;
- * messages to the person are queued after the commit.
+ * messages to the person are queued after the commit. An event SpawnAI cannot read (see
+ * {@link checkStripeEvent}) is `refused` and changes nothing; one about a person or order
+ * SpawnAI does not know is `ignored`.
  */
 export async function applyStripeEvent(
   event: Stripe.Event,
   deps: { repos: Repos; config: Config; billing: BillingService; logger: Logger },
-): Promise<'applied' | 'duplicate' | 'ignored'> {
+): Promise<'applied' | 'duplicate' | 'ignored' | 'refused'> {
+  const checked = checkStripeEvent(event);
+  if (!checked.ok) {
+    deps.logger.error(
+      { eventId: checked.eventId, type: checked.type, reason: checked.reason },
+      'stripe event refused',
+    );
+    return 'refused';
+  }
   const notices: Notice[] = [];
-  const result = await deps.repos.transaction(async (tx) => {
-    if (!(await tx.inboundEvents.record('stripe', event.id))) return 'duplicate' as const;
+  const log = deps.logger;
+  const result = await deps.repos.transaction(async (tx): Promise<'duplicate' | Outcome> => {
+    if (!(await tx.inboundEvents.record('stripe', event.id))) return 'duplicate';
     switch (event.type) {
       case 'checkout.session.completed':
       case 'checkout.session.async_payment_succeeded':
-        await checkoutPaid(tx, deps.config, event, event.data.object, notices);
-        return 'applied' as const;
+        return checkoutPaid(tx, deps.config, event, event.data.object, notices, log);
       case 'invoice.paid':
-        await invoicePaid(tx, deps.config, event, event.data.object, notices);
-        return 'applied' as const;
+        return invoicePaid(tx, deps.config, event, event.data.object, notices);
       case 'customer.subscription.updated':
-        await subscriptionUpdated(tx, deps.config, event.data.object, notices);
-        return 'applied' as const;
+        return subscriptionUpdated(tx, deps.config, event.data.object, notices);
       case 'customer.subscription.deleted':
-        await subscriptionDeleted(tx, deps.billing, event.data.object, notices);
-        return 'applied' as const;
+        return subscriptionDeleted(tx, deps.billing, event.data.object, notices);
       case 'charge.refunded':
-        await chargeRefunded(tx, deps.config, event.data.object, notices);
-        return 'applied' as const;
+        return chargeRefunded(tx, deps.config, event.data.object, notices);
       default:
-        return 'ignored' as const;
+        return 'ignored';
     }
   });
   for (const n of notices) {
@@ -73,49 +79,77 @@ export async function applyStripeEvent(
   return result;
 }
 
+/**
+ * A paid Checkout Session grants what its order (the pending payment written when SpawnAI
+ * created the session) was for, to whom it was for, once, and only when Stripe took the amount
+ * and currency of the order. The event's own metadata is not trusted for any of it.
+ */
 async function checkoutPaid(
   tx: Repos,
   config: Config,
   event: Stripe.Event,
   cs: Stripe.Checkout.Session,
   notices: Notice[],
-): Promise<void> {
-  if (cs.payment_status === 'unpaid') return; // a delayed method: async_payment_succeeded follows
-  const kind = cs.metadata?.kind as PurchaseKind | undefined;
-  const userId = cs.client_reference_id ?? cs.metadata?.user_id;
-  if (!kind || !userId) return;
-  const facts = {
+  logger: Logger,
+): Promise<Outcome> {
+  if (cs.payment_status === 'unpaid') return 'ignored'; // a delayed method: async_payment_succeeded follows
+  const order = await tx.payments.findByCheckoutSession(cs.id);
+  if (order?.provider !== 'stripe') {
+    logger.warn(
+      { eventId: event.id, checkoutSessionId: cs.id },
+      'a paid checkout this service did not open; ignored',
+    );
+    return 'ignored';
+  }
+  const ids = {
     stripeEventId: event.id,
     stripePaymentIntentId: idOf(cs.payment_intent) ?? null,
     stripeSubscriptionId: idOf(cs.subscription) ?? null,
-    amount: cs.amount_total ?? 0,
-    currency: cs.currency ?? 'usd',
   };
-  let payment = await tx.payments.markPaidOnce(cs.id, facts);
-  if (!payment) {
-    if (await tx.payments.findByCheckoutSession(cs.id)) return; // granted before
-    payment = await tx.payments.insertOnce({
-      userId,
-      sessionId: cs.metadata?.session_id ?? null,
-      provider: 'stripe',
-      kind,
-      plan: kind === 'pro' || kind === 'team' ? kind : null,
-      stripeCheckoutSessionId: cs.id,
-      status: 'paid',
-      grantedAt: new Date(),
-      ...facts,
+  if (
+    cs.amount_total !== order.amount ||
+    (cs.currency ?? '').toLowerCase() !== order.currency.toLowerCase()
+  ) {
+    const marked = await tx.payments.markMismatchOnce(cs.id, ids);
+    if (!marked) return 'ignored';
+    logger.error(
+      {
+        eventId: event.id,
+        checkoutSessionId: cs.id,
+        ordered: `${order.amount} ${order.currency}`,
+        paid: `${cs.amount_total} ${cs.currency}`,
+      },
+      'a paid checkout does not match its order; nothing granted',
+    );
+    await tx.audit.write({
+      actor: 'stripe',
+      action: 'payment.mismatch',
+      subjectType: 'user',
+      subjectId: order.userId,
+      data: { checkoutSessionId: cs.id, ordered: order.amount, paid: cs.amount_total, currency: cs.currency },
     });
-    if (!payment) return;
+    notices.push({
+      conversation: order.conversation,
+      notice: {
+        title: 'Payment not applied',
+        text: 'Your payment does not match the order it was made for, so nothing was changed. The operator has been told and will sort it out with you.',
+      },
+      key: `${order.id}-mismatch`,
+    });
+    return 'applied';
   }
+  const payment = await tx.payments.markPaidOnce(cs.id, ids);
+  if (!payment) return 'ignored'; // granted before (a second event of the same checkout)
   const notice = await applyGrant(tx, config, {
     userId: payment.userId,
-    kind,
+    kind: payment.kind as PurchaseKind,
     sessionId: payment.sessionId,
     stripeCustomerId: idOf(cs.customer) ?? null,
     stripeSubscriptionId: idOf(cs.subscription) ?? null,
     actor: 'stripe',
   });
   notices.push({ conversation: payment.conversation, notice, key: payment.id });
+  return 'applied';
 }
 
 function planOfPrice(config: Config, priceId: string | undefined): PlanName | undefined {
@@ -139,9 +173,9 @@ async function invoicePaid(
   event: Stripe.Event,
   invoice: Stripe.Invoice,
   notices: Notice[],
-): Promise<void> {
+): Promise<Outcome> {
   const user = await userOfCustomer(tx, invoice.customer);
-  if (!user) return;
+  if (!user) return 'ignored';
   const subscriptionId = idOf(invoice.parent?.subscription_details?.subscription);
   const periodEnd = Math.max(0, ...invoice.lines.data.map((l) => l.period?.end ?? 0));
   const payment = await tx.payments.insertOnce({
@@ -156,7 +190,7 @@ async function invoicePaid(
     status: 'paid',
     grantedAt: new Date(),
   });
-  if (!payment || user.plan === 'free' || periodEnd === 0) return;
+  if (!payment || user.plan === 'free' || periodEnd === 0) return 'ignored';
   const until = new Date(periodEnd * 1000 + RENEWAL_GRACE_MS);
   await tx.users.update(user.id, { planExpiresAt: until });
   await tx.audit.write({
@@ -177,6 +211,7 @@ async function invoicePaid(
       key: event.id,
     });
   }
+  return 'applied';
 }
 
 async function subscriptionUpdated(
@@ -184,13 +219,13 @@ async function subscriptionUpdated(
   config: Config,
   sub: Stripe.Subscription,
   notices: Notice[],
-): Promise<void> {
+): Promise<Outcome> {
   const user = await userOfCustomer(tx, sub.customer);
-  if (!user) return;
+  if (!user) return 'ignored';
   const item = sub.items.data[0];
   const plan = planOfPrice(config, item?.price?.id);
   const periodEnd = item?.current_period_end;
-  if (!plan || !periodEnd || !['active', 'trialing'].includes(sub.status)) return;
+  if (!plan || !periodEnd || !['active', 'trialing'].includes(sub.status)) return 'ignored';
   const end = new Date(periodEnd * 1000);
   const wasEnding =
     user.plan === plan &&
@@ -218,6 +253,7 @@ async function subscriptionUpdated(
       key: `${sub.id}-ending-${periodEnd}`,
     });
   }
+  return 'applied';
 }
 
 /**
@@ -229,9 +265,9 @@ async function subscriptionDeleted(
   billing: BillingService,
   sub: Stripe.Subscription,
   notices: Notice[],
-): Promise<void> {
+): Promise<Outcome> {
   const user = await userOfCustomer(tx, sub.customer);
-  if (!user) return;
+  if (!user) return 'ignored';
   const periodEnd = sub.items.data[0]?.current_period_end ?? 0;
   const until = new Date(Math.max(Date.now(), periodEnd * 1000));
   await tx.users.update(user.id, { planExpiresAt: until, stripeSubscriptionId: null });
@@ -264,6 +300,7 @@ async function subscriptionDeleted(
       key: `${sub.id}-session-${session.id}`,
     });
   }
+  return 'applied';
 }
 
 async function chargeRefunded(
@@ -271,11 +308,11 @@ async function chargeRefunded(
   config: Config,
   charge: Stripe.Charge,
   notices: Notice[],
-): Promise<void> {
+): Promise<Outcome> {
   const pi = idOf(charge.payment_intent);
-  if (!pi) return;
+  if (!pi) return 'ignored';
   const payment = await tx.payments.findByPaymentIntent(pi);
-  if (payment?.status !== 'paid') return;
+  if (payment?.status !== 'paid') return 'ignored';
   await tx.payments.update(payment.id, { status: 'refunded', refundedAt: new Date() });
   const notice = await revokeGrant(tx, config, {
     userId: payment.userId,
@@ -283,4 +320,5 @@ async function chargeRefunded(
     actor: 'stripe',
   });
   notices.push({ conversation: payment.conversation, notice, key: `${payment.id}-refund` });
+  return 'applied';
 }

@@ -2,6 +2,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { createClaudeBuilder } from './claude/index.js';
 import { createOfflineBuilder } from './offline/index.js';
+import { fallbackPrices } from './prices.js';
 import type { Builder } from './types.js';
 import { withValidation } from './validate.js';
 
@@ -11,17 +12,14 @@ import { withValidation } from './validate.js';
  */
 export function createBuilder(config: Config, logger: Logger): Builder {
   if (config.ANTHROPIC_API_KEY) {
+    const prices = fallbackPrices(config);
     return createClaudeBuilder({
       apiKey: config.ANTHROPIC_API_KEY,
       baseURL: config.ANTHROPIC_BASE_URL,
       model: config.ANTHROPIC_MODEL,
       timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
-      prices: {
-        inputPerMTok: config.ANTHROPIC_PRICE_INPUT_PER_MTOK,
-        outputPerMTok: config.ANTHROPIC_PRICE_OUTPUT_PER_MTOK,
-        cacheWritePerMTok: config.ANTHROPIC_PRICE_CACHE_WRITE_PER_MTOK,
-        cacheReadPerMTok: config.ANTHROPIC_PRICE_CACHE_READ_PER_MTOK,
-      },
+      effort: config.ANTHROPIC_EFFORT,
+      ...(prices ? { prices } : {}),
       logger,
     });
   }

@@ -1,3 +1,6 @@
+import type { StartupFailure } from '../errors.js';
+import type { Effort } from './claude/models.js';
+
 /**
  * A builder turns a request (and, for an iteration, the previous files) into the files of
  * a runnable app. `offline` picks from templates; `claude` has Claude write them.
@@ -64,6 +67,8 @@ export interface BuildRequest {
   readonly previousFiles?: readonly AppFile[];
   readonly budget: BuildBudget;
   readonly model?: string;
+  /** How hard the model thinks (the plan's, else ANTHROPIC_EFFORT); ignored by models without it. */
+  readonly effort?: Effort;
   readonly onProgress: (progress: BuildProgress) => void;
   readonly signal: AbortSignal;
 }
@@ -85,6 +90,21 @@ export interface BuildResult {
   readonly model?: string;
   readonly promptVersion?: string;
   readonly findings: readonly BuildFinding[];
+  /**
+   * Present when the builder can repair this app after it was deployed and did not start: a
+   * repair turn that hands the failed check and the app's last log lines back to the model.
+   * The result is a new version of the app (its usage is that of the repair alone).
+   */
+  readonly repair?: (request: RepairRequest) => Promise<BuildResult>;
+}
+
+/** One repair of an app that did not start. */
+export interface RepairRequest {
+  readonly failure: StartupFailure;
+  /** 1 for the first repair of this build. */
+  readonly attempt: number;
+  readonly onProgress: (progress: BuildProgress) => void;
+  readonly signal: AbortSignal;
 }
 
 export interface Builder {

@@ -76,17 +76,24 @@ function crossChecks(c: Parsed): string[] {
     ['SLACK_CLIENT_ID', 'SLACK_CLIENT_SECRET'],
     ['SUPABASE_URL', 'SUPABASE_SERVICE_ROLE_KEY'],
     ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'],
+    ['RUNTIME_IMAGE_REGISTRY_USERNAME', 'RUNTIME_IMAGE_REGISTRY_PASSWORD'],
   ];
   for (const [a, b] of pairs) {
     if ((c[a] === undefined) !== (c[b] === undefined)) {
       problems.push(`${c[a] === undefined ? a : b} must be set together with ${c[a] === undefined ? b : a}`);
     }
   }
+  if (c.DATABASE_DIRECT_URL && !c.DATABASE_URL) {
+    problems.push('DATABASE_DIRECT_URL must be set together with DATABASE_URL');
+  }
   if (
     c.PROVIDER === 'railway' &&
     !(c.RAILWAY_API_TOKEN && c.RAILWAY_PROJECT_ID && c.RAILWAY_ENVIRONMENT_ID)
   ) {
     problems.push('PROVIDER=railway needs RAILWAY_API_TOKEN, RAILWAY_PROJECT_ID and RAILWAY_ENVIRONMENT_ID');
+  }
+  if (c.PREVIEW_PORT !== 0 && c.PREVIEW_PORT === c.PORT) {
+    problems.push('PREVIEW_PORT must differ from PORT: previews never share the chat’s host and port');
   }
   if (c.PROVIDER === 'render' && !(c.RENDER_API_KEY && c.RENDER_OWNER_ID)) {
     problems.push('PROVIDER=render needs RENDER_API_KEY and RENDER_OWNER_ID');

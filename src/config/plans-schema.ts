@@ -15,6 +15,8 @@ export const planOverrideSchema = z
     maxOutputTokens: z.number().int().min(256),
     buildWallTimeMs: z.number().int().min(1000),
     model: z.string().min(1),
+    effort: z.enum(['low', 'medium', 'high', 'xhigh', 'max']),
+    maxRepairs: z.number().int().min(0).max(10),
     providers: z.array(z.enum(['local', 'railway', 'render'])).min(1),
     spawnsPerHour: z.number().int().min(1),
     monthlyCapUsd: z.number().min(0),

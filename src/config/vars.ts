@@ -62,14 +62,19 @@ export function num(def: number, min: number, max: number, o: Options) {
   );
 }
 
+export function optionalNum(min: number, max: number, o: Options) {
+  return spec(z.coerce.number().min(min).max(max).optional(), `a number from ${min} to ${max}`, '', o);
+}
+
 export function optionalString(o: Options & { min?: number; pattern?: RegExp; expected?: string }) {
   let s = z.string().min(o.min ?? 1);
   if (o.pattern) s = s.regex(o.pattern);
   return spec(s.optional(), o.expected ?? 'a non-empty string', '', o);
 }
 
-export function stringWithDefault(def: string, o: Options & { expected?: string }) {
-  return spec(z.string().min(1).default(def), o.expected ?? 'a non-empty string', def, o);
+export function stringWithDefault(def: string, o: Options & { expected?: string; pattern?: RegExp }) {
+  const s = o.pattern ? z.string().min(1).regex(o.pattern) : z.string().min(1);
+  return spec(s.default(def), o.expected ?? 'a non-empty string', def, o);
 }
 
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T, def: T[number], o: Options) {

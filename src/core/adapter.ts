@@ -3,10 +3,12 @@ import type { BillingService } from '../billing/service.js';
 import type { Config } from '../config/index.js';
 import type { Repos } from '../db/repos/index.js';
 import type { Logger } from '../log.js';
+import type { InboundQueue } from '../queue/inbound.js';
 import type { Queues } from '../queue/producer.js';
 import type { Redis } from '../redis/connection.js';
 import type { PubSub } from '../redis/pubsub.js';
 import type { ConversationHandler } from './conversation.js';
+import type { InboundHandler } from './inbound-handler.js';
 import type { Messenger } from './messenger.js';
 import type { Platform } from './platform.js';
 
@@ -17,6 +19,8 @@ export interface AdapterContext {
   readonly repos: Repos;
   readonly conversation: ConversationHandler;
   readonly queues: Queues;
+  /** Where routes and long-lived connections put every delivery (verify, parse, enqueue, answer). */
+  readonly inbound: InboundQueue;
   /** A general-purpose Redis client (dedupe keys, shared rate budgets). */
   readonly redis: Redis;
   readonly pubsub: PubSub;
@@ -27,6 +31,13 @@ export interface AdapterContext {
 /** A long-lived platform connection run by the `bot` process. */
 export interface Connection {
   stop(): Promise<void>;
+  /**
+   * Settles when the connection is gone for good and will not come back by itself (the
+   * process's supervisor then reconnects with growing waits). Absent: it never gives up.
+   */
+  readonly lost?: Promise<unknown>;
+  /** `'ok'`, or why it is not receiving right now (e.g. reconnecting by itself). */
+  health?(): string;
 }
 
 /**
@@ -39,7 +50,13 @@ export interface PlatformAdapter {
   readonly messenger: Messenger;
   /** HTTP routes on the web process: webhooks, OAuth, pages. Verification comes first. */
   registerRoutes?(app: FastifyInstance): Promise<void>;
-  /** Long-lived connection (gateway, Socket Mode, long polling), only when the platform has no webhook. */
+  /** Worker side: the conversation from one delivery its routes or connection enqueued. */
+  readonly inbound?: InboundHandler;
+  /**
+   * Long-lived connection (gateway, Socket Mode, long polling), only when the platform has no
+   * webhook. One attempt: it resolves once connected or rejects (a StartupError, or an `auth`
+   * or `permission` SpawnError, when retrying cannot help); the caller retries.
+   */
   connect?(): Promise<Connection>;
   /** Releases clients and timers. */
   close?(): Promise<void>;

@@ -8,6 +8,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
+import { StartupError } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { withTimeout } from '../util/time.js';
 import { schema } from './schema.js';
@@ -34,6 +35,13 @@ export interface DatabaseOptions {
   pgliteDir?: string | undefined;
   poolMax?: number;
   connectTimeoutMs?: number;
+  /**
+   * Where migrations run (DATABASE_DIRECT_URL): a direct or session-pooler connection when
+   * `url` goes through a transaction pooler. Default: `url`.
+   */
+  migrationUrl?: string | undefined;
+  /** Longest wait for another process's migration lock; default {@link MIGRATION_LOCK_TIMEOUT_MS}. */
+  migrationLockTimeoutMs?: number;
 }
 
 export function migrationsFolder(): string {
@@ -61,7 +69,109 @@ async function countPending(db: Db): Promise<number> {
   }
 }
 
-const MIGRATION_LOCK_KEY = 7_163_401_238; // any constant; serialises migrations across processes
+/** Any constant; serialises migrations across processes. */
+export const MIGRATION_LOCK_KEY = 7_163_401_238n;
+/** How long a start waits for another process's migrations before giving up. */
+export const MIGRATION_LOCK_TIMEOUT_MS = 60_000;
+/** Postgres: "canceling statement due to lock timeout". */
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/**
+ * Whether `url` is Supabase's shared transaction pooler (Supavisor on port 6543), which does not
+ * keep session state between transactions: no session-level advisory locks, `SET` or named
+ * prepared statements (https://supabase.com/docs/guides/database/connecting-to-postgres).
+ */
+export function isSupabaseTransactionPooler(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.hostname.endsWith('.pooler.supabase.com') && u.port === '6543';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A note for the operator when migrations would run through Supabase's transaction pooler:
+ * they work (the lock is transaction-scoped), but Supabase recommends the direct connection or
+ * the session pooler for schema changes.
+ */
+export function migrationAdvice(
+  databaseUrl: string | undefined,
+  directUrl: string | undefined,
+): string | undefined {
+  if (!databaseUrl || directUrl || !isSupabaseTransactionPooler(databaseUrl)) return undefined;
+  return "DATABASE_URL is Supabase's transaction pooler (port 6543); migrations run through it under a transaction-scoped lock. Set DATABASE_DIRECT_URL to the direct connection or the session pooler (port 5432) to migrate outside the pooler";
+}
+
+/** Who holds the migration lock, for the message when waiting for it timed out. */
+async function lockHolders(client: pg.Client): Promise<string> {
+  const high = Number(MIGRATION_LOCK_KEY >> 32n);
+  const low = Number(MIGRATION_LOCK_KEY & 0xffff_ffffn);
+  const res = await client
+    .query<{ pid: number; application_name: string; backend_start: Date | null }>(
+      `select a.pid, a.application_name, a.backend_start from pg_locks l
+         join pg_stat_activity a on a.pid = l.pid
+        where l.locktype = 'advisory' and l.granted and l.classid = $1 and l.objid = $2`,
+      [high, low],
+    )
+    .catch(() => ({ rows: [] }));
+  if (res.rows.length === 0) return 'no holder is visible';
+  return res.rows
+    .map(
+      (r) =>
+        `pid ${r.pid}${r.application_name ? ` (${r.application_name})` : ''}${r.backend_start ? ` connected since ${r.backend_start.toISOString()}` : ''}`,
+    )
+    .join(', ');
+}
+
+/** Postgres' own words (Drizzle wraps them in "Failed query: ..."), with the fix for a role that may not. */
+function migrationFailed(e: unknown): StartupError {
+  const cause = (e as { cause?: unknown }).cause;
+  const reason = cause instanceof Error ? cause.message : e instanceof Error ? e.message : String(e);
+  const hint = /permission denied|must be owner/i.test(reason)
+    ? '; the role of this URL may not change the schema: set DATABASE_DIRECT_URL to a URL whose role may'
+    : '';
+  return new StartupError(`database migrations failed: ${reason}${hint}`, { cause: e });
+}
+
+/**
+ * Applies pending migrations while holding a transaction-scoped advisory lock on a second
+ * connection. A session-level lock (`pg_advisory_lock`) leaks through a transaction pooler:
+ * the unlock may reach another server connection and the next start waits forever. A lock taken
+ * inside an open transaction lives exactly as long as that transaction, on every kind of
+ * connection, and `lock_timeout` bounds the wait for it.
+ */
+async function migrateWithLock(url: string, timeoutMs: number): Promise<void> {
+  const lock = new pg.Client({ connectionString: url, application_name: 'spawnai migrate (lock)' });
+  const work = new pg.Client({ connectionString: url, application_name: 'spawnai migrate' });
+  lock.on('error', () => {});
+  work.on('error', () => {});
+  await lock.connect();
+  try {
+    await lock.query('begin');
+    await lock.query(`set local lock_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+    try {
+      await lock.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== LOCK_NOT_AVAILABLE) throw e;
+      await lock.query('rollback').catch(() => {});
+      throw new StartupError(
+        `database migrations: another process has held the migration lock for more than ${Math.round(timeoutMs / 1000)} s (${await lockHolders(lock)}); wait for its migrations to finish, or end that connection if nothing is migrating`,
+      );
+    }
+    await work.connect();
+    try {
+      await migratePg(drizzlePg(work, { schema }), { migrationsFolder: migrationsFolder() });
+    } catch (e) {
+      throw migrationFailed(e);
+    } finally {
+      await work.end().catch(() => {});
+    }
+    await lock.query('commit');
+  } finally {
+    await lock.end().catch(() => {});
+  }
+}
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   return options.url ? openPostgres(options.url, options) : openPglite(options.pgliteDir);
@@ -90,17 +200,10 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       );
     },
     async migrate() {
-      const client = await pool.connect();
-      try {
-        await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-        try {
-          await migratePg(drizzlePg(client, { schema }), { migrationsFolder: migrationsFolder() });
-        } finally {
-          await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
-        }
-      } finally {
-        client.release();
-      }
+      await migrateWithLock(
+        options.migrationUrl ?? url,
+        options.migrationLockTimeoutMs ?? MIGRATION_LOCK_TIMEOUT_MS,
+      );
     },
     pendingMigrations: () => countPending(db),
     async close() {

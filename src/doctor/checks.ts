@@ -1,17 +1,15 @@
 import path from 'node:path';
+import type { Redis } from 'ioredis';
 import { probeClaude } from '../build/claude/doctor.js';
 import type { Config, VarName } from '../config/index.js';
-import { openDatabase } from '../db/client.js';
+import { migrationAdvice, openDatabase } from '../db/client.js';
 import { probeRedis, redactUrl } from '../redis/connection.js';
 
-export type CheckState = 'ok' | 'off' | 'incomplete' | 'unreachable' | 'rejected';
+import { probeRailway, probeRender } from './cloud.js';
+import { probeStripe } from './stripe.js';
+import type { CheckResult } from './types.js';
 
-export interface CheckResult {
-  readonly name: string;
-  readonly state: CheckState;
-  /** Never contains a secret. */
-  readonly detail: string;
-}
+export type { CheckResult, CheckState } from './types.js';
 
 export interface Check {
   readonly name: string;
@@ -112,39 +110,20 @@ export const CHECKS: readonly Check[] = [
     name: 'stripe',
     switches: ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'],
     requires: ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'],
-    probe: (c, f) =>
-      http('stripe', f, `${c.STRIPE_API_URL}/v1/balance`, {
-        headers: { authorization: `Bearer ${c.STRIPE_SECRET_KEY}` },
-      }),
+    // The key, then the webhook endpoint: its URL, its API version and the events it sends.
+    probe: probeStripe,
   },
   {
     name: 'railway',
     switches: ['RAILWAY_API_TOKEN', 'RAILWAY_PROJECT_ID'],
     requires: ['RAILWAY_API_TOKEN', 'RAILWAY_PROJECT_ID', 'RAILWAY_ENVIRONMENT_ID'],
-    probe: (c, f) =>
-      http(
-        'railway',
-        f,
-        c.RAILWAY_API_URL,
-        {
-          method: 'POST',
-          headers: { authorization: `Bearer ${c.RAILWAY_API_TOKEN}`, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            query: 'query doctor($id: String!) { project(id: $id) { id } }',
-            variables: { id: c.RAILWAY_PROJECT_ID },
-          }),
-        },
-        (s, b) => s === 200 && !(b as { errors?: unknown } | undefined)?.errors,
-      ),
+    probe: probeRailway,
   },
   {
     name: 'render',
     switches: ['RENDER_API_KEY', 'RENDER_OWNER_ID'],
     requires: ['RENDER_API_KEY', 'RENDER_OWNER_ID'],
-    probe: (c, f) =>
-      http('render', f, `${c.RENDER_API_URL}/owners/${encodeURIComponent(c.RENDER_OWNER_ID ?? '')}`, {
-        headers: { authorization: `Bearer ${c.RENDER_API_KEY}` },
-      }),
+    probe: probeRender,
   },
   {
     name: 'supabase',
@@ -173,10 +152,11 @@ export async function checkDatabase(config: Config): Promise<CheckResult> {
     try {
       await db.ping(5000);
       const pending = await db.pendingMigrations();
+      const advice = migrationAdvice(config.DATABASE_URL, config.DATABASE_DIRECT_URL);
       return {
         name: 'database',
         state: 'ok',
-        detail: `${where}; ${pending === 0 ? 'migrations up to date' : `${pending} migration(s) to apply: run spawnai migrate`}`,
+        detail: `${where}; ${pending === 0 ? 'migrations up to date' : `${pending} migration(s) to apply: run spawnai migrate`}${config.DATABASE_DIRECT_URL ? '; migrations use DATABASE_DIRECT_URL' : ''}${advice ? `; ${advice}` : ''}`,
       };
     } finally {
       await db.close();
@@ -204,9 +184,12 @@ export async function checkRedisServer(config: Config): Promise<CheckResult> {
   }
 }
 
-/** Queue depth and the oldest waiting job of each queue (a stuck worker shows here first). */
-export async function checkQueues(config: Config, now = Date.now()): Promise<CheckResult> {
-  const { Queue } = await import('bullmq');
+/** A short-lived Redis client for one check: fails fast, never reconnects in the background. */
+export async function withCheckRedis(
+  config: Config,
+  name: string,
+  probe: (redis: Redis) => Promise<CheckResult>,
+): Promise<CheckResult> {
   const { Redis } = await import('ioredis');
   const redis = new Redis(config.REDIS_URL, {
     maxRetriesPerRequest: 1,
@@ -216,9 +199,21 @@ export async function checkQueues(config: Config, now = Date.now()): Promise<Che
   redis.on('error', () => {});
   try {
     await redis.connect();
+    return await probe(redis);
+  } catch (e) {
+    return { name, state: 'unreachable', detail: e instanceof Error ? e.message : String(e) };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Queue depth and the oldest waiting job of each queue (a stuck worker shows here first). */
+export async function checkQueues(config: Config, now = Date.now()): Promise<CheckResult> {
+  const { Queue } = await import('bullmq');
+  return withCheckRedis(config, 'queues', async (redis) => {
     const parts: string[] = [];
     let stale = false;
-    for (const name of ['spawn', 'notify', 'reap']) {
+    for (const name of ['inbound', 'spawn', 'notify', 'reap']) {
       const queue = new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX });
       try {
         const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
@@ -237,9 +232,5 @@ export async function checkQueues(config: Config, now = Date.now()): Promise<Che
       state: stale ? 'incomplete' : 'ok',
       detail: `${parts.join('; ')}${stale ? ' (a job waits over 5 min: are workers running?)' : ''}`,
     };
-  } catch (e) {
-    return { name: 'queues', state: 'unreachable', detail: e instanceof Error ? e.message : String(e) };
-  } finally {
-    redis.disconnect();
-  }
+  });
 }

@@ -21,5 +21,6 @@ export class Notifier {
       return;
     }
     await this.queues.enqueueNotify({ kind: 'status', sessionId: event.sessionId, correlationId });
+    if (event.final) await this.queues.promoteNotify(event.sessionId);
   }
 }

@@ -3,7 +3,7 @@ import type { Config } from '../config/index.js';
 import { StartupError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Redis } from '../redis/connection.js';
-import { createLocalProvider } from './local/index.js';
+import { type AppLimits, createLocalProvider, DEFAULT_APP_LIMITS } from './local/index.js';
 import { createRailwayProvider } from './railway/index.js';
 import { createMemoryCreateBudget, createRedisCreateBudget } from './render/create-budget.js';
 import { createRenderProvider } from './render/index.js';
@@ -19,6 +19,23 @@ export function renderConfigured(config: Config): boolean {
   return Boolean(config.RENDER_API_KEY && config.RENDER_OWNER_ID);
 }
 
+/** What each local app may use, from the LOCAL_APP_* variables. */
+export function localAppLimits(config: Config): AppLimits {
+  return {
+    memoryMb: config.LOCAL_APP_MEMORY_MB,
+    fileMb: config.LOCAL_APP_FILE_MB,
+    diskMb: config.LOCAL_APP_DISK_MB,
+    files: DEFAULT_APP_LIMITS.files,
+    processes: config.LOCAL_APP_PROCESSES,
+    cpuPercent: config.LOCAL_APP_CPU_PERCENT,
+  };
+}
+
+export interface ProviderHooks {
+  /** A limit ended a running local app; `reason` is for the person's card. */
+  readonly onLocalLimit?: (sessionId: string, reason: string) => void;
+}
+
 /**
  * Every provider the configuration enables; the local one always. Railway and Render download
  * bundles from signed URLs, so they need the Supabase bundle store. With PROVIDER_FALLBACK and
@@ -27,19 +44,30 @@ export function renderConfigured(config: Config): boolean {
  *
  * @throws StartupError when a cloud provider is configured without Supabase Storage.
  */
-export function createProviders(config: Config, logger: Logger, redis?: Redis): Map<ProviderName, Provider> {
+export function createProviders(
+  config: Config,
+  logger: Logger,
+  redis?: Redis,
+  hooks: ProviderHooks = {},
+): Map<ProviderName, Provider> {
   const providers = new Map<ProviderName, Provider>();
+  const railway = railwayConfigured(config);
+  const render = renderConfigured(config);
   providers.set(
     'local',
     createLocalProvider({
       appsDir: path.join(config.DATA_DIR, 'apps'),
-      memoryMb: config.LOCAL_APP_MEMORY_MB,
+      limits: localAppLimits(config),
       previewHost: config.LOCAL_PREVIEW_HOST,
+      previewPort: config.PREVIEW_PORT,
+      previewListenHost: config.HOST,
+      sandbox: { bwrap: config.LOCAL_SANDBOX_BWRAP },
+      allowUnsandboxed: config.LOCAL_RUN_CLAUDE_APPS_WITHOUT_SANDBOX,
+      alternatives: [...(railway ? ['railway'] : []), ...(render ? ['render'] : [])],
+      ...(hooks.onLocalLimit ? { onLimit: hooks.onLocalLimit } : {}),
       logger,
     }),
   );
-  const railway = railwayConfigured(config);
-  const render = renderConfigured(config);
   if ((railway || render) && !(config.SUPABASE_URL && config.SUPABASE_SERVICE_ROLE_KEY)) {
     const variable = railway ? 'RAILWAY_API_TOKEN' : 'RENDER_API_KEY';
     throw new StartupError(
@@ -54,6 +82,15 @@ export function createProviders(config: Config, logger: Logger, redis?: Redis): 
       createRailwayProvider({
         apiUrl: config.RAILWAY_API_URL,
         token: config.RAILWAY_API_TOKEN!,
+        tokenType: config.RAILWAY_TOKEN_TYPE,
+        ...(config.RUNTIME_IMAGE_REGISTRY_USERNAME && config.RUNTIME_IMAGE_REGISTRY_PASSWORD
+          ? {
+              registryCredentials: {
+                username: config.RUNTIME_IMAGE_REGISTRY_USERNAME,
+                password: config.RUNTIME_IMAGE_REGISTRY_PASSWORD,
+              },
+            }
+          : {}),
         projectId: config.RAILWAY_PROJECT_ID!,
         environmentId: config.RAILWAY_ENVIRONMENT_ID!,
         image: config.RUNTIME_IMAGE,
@@ -74,6 +111,9 @@ export function createProviders(config: Config, logger: Logger, redis?: Redis): 
         image: config.RUNTIME_IMAGE,
         plan: config.RENDER_PLAN,
         region: config.RENDER_REGION,
+        ...(config.RENDER_REGISTRY_CREDENTIAL_ID
+          ? { registryCredentialId: config.RENDER_REGISTRY_CREDENTIAL_ID }
+          : {}),
         deployTimeoutMs: config.DEPLOY_TIMEOUT_MS,
         createBudget: redis
           ? createRedisCreateBudget(

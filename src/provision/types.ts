@@ -2,6 +2,17 @@ import type { StoredBundle } from '../storage/types.js';
 
 export type ProviderName = 'local' | 'railway' | 'render';
 
+/**
+ * Who wrote an app's code: the offline builder's own templates (SpawnAI's code), or a model
+ * (code nobody reviewed, which runs locally only in a sandbox).
+ */
+export type CodeOrigin = 'template' | 'generated';
+
+/** The origin of a build's code from the builder that wrote it (`builds.builder`). */
+export function originOf(builder: string | null | undefined): CodeOrigin {
+  return builder === 'offline' ? 'template' : 'generated';
+}
+
 export interface DeployRequest {
   readonly sessionId: string;
   readonly buildId: string;
@@ -12,6 +23,8 @@ export interface DeployRequest {
   readonly fetchBundle: () => Promise<Buffer>;
   /** When the session ends; a provider may enforce it as a hard limit too. */
   readonly expiresAt?: Date;
+  /** Who wrote the code; unset counts as `generated`. */
+  readonly origin?: CodeOrigin;
   readonly onProgress: (detail: string) => void;
   readonly signal: AbortSignal;
 }
@@ -43,6 +56,21 @@ export interface Provider {
   destroy(sessionId: string): Promise<void>;
   /** Every service this provider runs for SpawnAI, for reconciliation. */
   list(): Promise<ProviderService[]>;
+  /**
+   * Opens what the provider serves in this process (the local provider's preview port) and
+   * takes over apps a dead process left running. Called by the process that deploys.
+   */
+  start?(): Promise<void>;
+  /**
+   * Refuses up front, before anything is built, code this provider will not run.
+   *
+   * @throws SpawnError `ERR_SANDBOX_UNAVAILABLE` saying where such an app can run instead.
+   */
+  assertCanRun?(origin: CodeOrigin): Promise<void>;
+  /** What an operator should know about this provider on this machine, in plain words (said at start). */
+  notices?(): Promise<string[]>;
+  /** Why the session's app was ended by one of its limits ("it used more than 256 MB of memory"), if it was. */
+  stopReason?(sessionId: string): Promise<string | undefined>;
   /** Releases local resources on shutdown. */
   close?(): Promise<void>;
 }

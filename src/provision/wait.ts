@@ -1,4 +1,5 @@
 import { SpawnError } from '../errors.js';
+import { fetchLoopback } from '../util/loopback-fetch.js';
 import { sleep } from '../util/time.js';
 
 /** Pause between two attempts, unless the caller sets `intervalMs`. */
@@ -68,7 +69,8 @@ export async function waitForHttpOk(url: string, options: WaitForHttpOkOptions):
     const timeout = AbortSignal.timeout(Math.max(1, Math.min(WAIT_HTTP_REQUEST_TIMEOUT_MS, left)));
     const requestSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
-      const res = await fetch(url, { signal: requestSignal, redirect: 'follow' });
+      // Local previews are `<app>.localhost`, which only browsers (and fetchLoopback) resolve.
+      const res = await fetchLoopback(url, { signal: requestSignal, redirect: 'follow' });
       await res.arrayBuffer().catch(() => undefined);
       if (res.status === 200) return;
       last = `HTTP ${res.status}`;

@@ -1,10 +1,35 @@
 import { createHash } from 'node:crypto';
-import type { ConversationRef } from '../core/platform.js';
+import type { ConversationRef, Platform } from '../core/platform.js';
 import type { ReplyView } from '../core/view.js';
 
 /** The queues SpawnAI runs on. Names are part of the Redis keyspace: change them with a migration. */
-export const QUEUE_NAMES = { spawn: 'spawn', notify: 'notify', reap: 'reap' } as const;
+export const QUEUE_NAMES = { inbound: 'inbound', spawn: 'spawn', notify: 'notify', reap: 'reap' } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
+/** Where an incoming message came from: a chat platform, or Stripe's webhook. */
+export type InboundSource = Platform | 'stripe';
+
+/**
+ * One verified, parsed delivery from a platform (a webhook request, a gateway or Socket Mode
+ * event, a long-polled update), as its adapter enqueued it. The conversation (users, sessions,
+ * builds, replies) runs from it in the inbound worker. The job id is derived from the
+ * platform's own event id, so a redelivery is the same job.
+ */
+export interface InboundJobData {
+  readonly source: InboundSource;
+  /** What the adapter calls this kind of delivery (`command`, `event`, `update`, ...). */
+  readonly kind: string;
+  /** The parsed delivery, as JSON; only the adapter that enqueued it reads it. */
+  readonly payload: unknown;
+  /** The platform's event id; appears on every log line of the job. */
+  readonly correlationId: string;
+  /** When the route accepted it (Unix ms). */
+  readonly receivedAt: number;
+  /** The person was already told the queue is long and it will take a while. */
+  readonly busy?: boolean;
+  /** W3C trace context of the request, so the job's spans join its trace (OpenTelemetry). */
+  readonly trace?: Record<string, string> | undefined;
+}
 
 /** Build (and deploy) one iteration of a session's app. */
 export interface SpawnJobData {
@@ -21,7 +46,13 @@ export interface SpawnJobData {
  * `post`: post one new message (a final result, a payment confirmation); the job id makes it once.
  */
 export type NotifyJobData =
-  | { readonly kind: 'status'; readonly sessionId: string; readonly correlationId?: string | undefined }
+  | {
+      readonly kind: 'status';
+      readonly sessionId: string;
+      readonly correlationId?: string | undefined;
+      /** Until when the platform itself told us to wait (epoch ms): no promotion before then. */
+      readonly holdUntil?: number | undefined;
+    }
   | {
       readonly kind: 'post';
       readonly sessionId?: string | undefined;
@@ -31,14 +62,20 @@ export type NotifyJobData =
     };
 
 /**
- * `sweep`: destroy expired sessions, reconcile providers with the database, recover lost jobs.
+ * `sweep`: destroy expired sessions, reconcile providers with the database, recover lost jobs
+ * (also as soon as a limit ended a local app: `app-stopped`, and as soon as Redis is found to
+ * have lost its data: `redis-reset`).
  * `destroy`: remove one ended session's app and bundles.
  */
 export type ReapJobData =
-  | { readonly kind: 'sweep'; readonly reason: 'schedule' | 'manual' | 'startup' }
+  | {
+      readonly kind: 'sweep';
+      readonly reason: 'schedule' | 'manual' | 'startup' | 'app-stopped' | 'redis-reset';
+    }
   | { readonly kind: 'destroy'; readonly sessionId: string; readonly reason: string };
 
 export interface JobDataByQueue {
+  inbound: InboundJobData;
   spawn: SpawnJobData;
   notify: NotifyJobData;
   reap: ReapJobData;

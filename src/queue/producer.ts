@@ -13,17 +13,26 @@ export interface Queues {
   readonly spawn: Queue<SpawnJobData>;
   readonly notify: Queue<NotifyJobData>;
   readonly reap: Queue<ReapJobData>;
-  enqueueSpawn(data: SpawnJobData, jobId: string): Promise<void>;
+  /** `delayMs`: the job waits that long before a worker may take it. */
+  enqueueSpawn(data: SpawnJobData, jobId: string, delayMs?: number): Promise<void>;
   /** Status updates coalesce: at most one waits per session while another runs. */
   enqueueNotify(data: Extract<NotifyJobData, { kind: 'status' }>): Promise<void>;
+  /**
+   * Runs a session's pending status job now if it waits out a rate limit: a final state must
+   * not queue behind a delayed progress edit (it has a budget of its own).
+   */
+  promoteNotify(sessionId: string): Promise<void>;
   /** Posts one message; a second call with the same `jobId` is ignored. */
   enqueuePost(data: Extract<NotifyJobData, { kind: 'post' }>, jobId: string): Promise<void>;
   enqueueReap(data: ReapJobData, jobId?: string): Promise<void>;
   /** Registers (or updates) the reaper's schedule. */
   scheduleReaper(everyMs: number): Promise<void>;
+  /** Whether the reaper's schedule is in Redis (it is not after Redis lost its data). */
+  reaperScheduled(): Promise<boolean>;
   close(): Promise<void>;
 }
 
+const REAPER_SCHEDULER_ID = 'reaper';
 const KEEP_COMPLETED = { age: 24 * 3600, count: 2000 };
 const KEEP_FAILED = { age: 7 * 24 * 3600, count: 5000 };
 
@@ -56,13 +65,20 @@ export function createQueues(redis: Redis, settings: QueueSettings): Queues {
     spawn,
     notify,
     reap,
-    async enqueueSpawn(data, jobId) {
-      await spawn.add('spawn', data, { jobId });
+    async enqueueSpawn(data, jobId, delayMs) {
+      await spawn.add('spawn', data, { jobId, ...(delayMs ? { delay: delayMs } : {}) });
     },
     async enqueueNotify(data) {
       await notify.add('status', data, {
         deduplication: { id: `status-${data.sessionId}`, keepLastIfActive: true },
       });
+    },
+    async promoteNotify(sessionId) {
+      const jobId = await notify.getDeduplicationJobId(`status-${sessionId}`);
+      const job = jobId ? await notify.getJob(jobId) : undefined;
+      // A delay the platform asked for (429 + Retry-After) is kept; only our own pacing yields.
+      const held = job?.data.kind === 'status' && (job.data.holdUntil ?? 0) > Date.now();
+      if (job && !held && (await job.isDelayed())) await job.promote().catch(() => {});
     },
     async enqueuePost(data, jobId) {
       await notify.add('post', data, { jobId, removeOnComplete: KEEP_COMPLETED });
@@ -72,7 +88,7 @@ export function createQueues(redis: Redis, settings: QueueSettings): Queues {
     },
     async scheduleReaper(everyMs) {
       await reap.upsertJobScheduler(
-        'reaper',
+        REAPER_SCHEDULER_ID,
         { every: everyMs },
         {
           name: 'sweep',
@@ -80,6 +96,9 @@ export function createQueues(redis: Redis, settings: QueueSettings): Queues {
           opts: { removeOnComplete: 100, removeOnFail: 500 },
         },
       );
+    },
+    async reaperScheduled() {
+      return (await reap.getJobScheduler(REAPER_SCHEDULER_ID)) !== undefined;
     },
     async close() {
       await Promise.all([spawn.close(), notify.close(), reap.close()]);

@@ -7,6 +7,9 @@ import { withCorrelation } from '../util/correlation.js';
 import { sleep } from '../util/time.js';
 import type { JobDataByQueue, QueueName } from './jobs.js';
 
+/** Why a job's signal aborts when its lock was lost. */
+export const LOCK_LOST = 'the job lost its lock';
+
 /** After cancelling running jobs at the deadline, how long they get to wind down. */
 const CANCEL_GRACE_MS = 500;
 
@@ -63,6 +66,15 @@ export function startWorkers(processors: Processors, settings: WorkerSettings, l
         'job attempt failed',
       ),
     );
+    // The job's record or lock is gone (Redis lost its data, or the job was handed to another
+    // worker as stalled): running on would do it twice. It stops; the reaper re-queues it.
+    worker.on('lockRenewalFailed', (jobIds: string[]) => {
+      for (const jobId of jobIds) {
+        if (worker.cancelJob(jobId, LOCK_LOST)) {
+          logger.warn({ queue: name, jobId }, 'job lost its lock; stopped it so it runs once, elsewhere');
+        }
+      }
+    });
     worker.on('stalled', (jobId) =>
       logger.warn({ queue: name, jobId }, 'job stalled; handed to another worker'),
     );

@@ -12,8 +12,15 @@ export type { Redis } from 'ioredis';
  */
 export type RedisRole = 'worker' | 'client' | 'subscriber';
 
-export function createRedis(url: string, role: RedisRole, logger?: Logger): Redis {
+export function createRedis(
+  url: string,
+  role: RedisRole,
+  logger?: Logger,
+  extra: { autoPipelining?: boolean } = {},
+): Redis {
   const options: RedisOptions = {
+    // Commands issued in the same tick go out in one write: the webhook path's enqueues under load.
+    ...(extra.autoPipelining ? { enableAutoPipelining: true } : {}),
     connectionName: `spawnai-${role}`,
     maxRetriesPerRequest: role === 'client' ? 3 : null,
     connectTimeout: 5000,

@@ -1,11 +1,13 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log.js';
 import { instrumentHttp } from '../metrics/instrument.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { registerErrorHandler } from './errors.js';
-import { type ReadinessCheck, registerHealthRoutes } from './health.js';
+import { FastPaths } from './fast-path.js';
+import { type PlatformLinks, type ReadinessCheck, registerHealthRoutes } from './health.js';
 import { registerRawBodyParsers } from './raw-body.js';
 
 export interface ServerOptions {
@@ -13,6 +15,8 @@ export interface ServerOptions {
   bodyLimit: number;
   trustProxy: boolean;
   readiness: Readonly<Record<string, ReadinessCheck>>;
+  /** The platform connections of this process, shown by `/ready` without failing it. */
+  platformLinks?: PlatformLinks;
   /** Request latency histograms and `GET /metrics`. */
   metrics?: Metrics;
   /** When set, `/metrics` answers only `Authorization: Bearer <token>`. */
@@ -34,7 +38,12 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * Routes are added by the composition root before `listen`.
  */
 export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
+  const fastPaths = new FastPaths(options.metrics);
   const app = Fastify({
+    serverFactory: (handler) =>
+      createHttpServer((req, res) => {
+        if (!fastPaths.serve(req, res)) handler(req, res);
+      }),
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit,
     trustProxy: options.trustProxy,
@@ -46,6 +55,8 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
+  app.decorate('fastPaths', fastPaths);
+  app.addHook('preClose', async () => fastPaths.close());
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -66,7 +77,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   });
   registerRawBodyParsers(app);
   registerErrorHandler(app);
-  registerHealthRoutes(app, options.readiness);
+  registerHealthRoutes(app, options.readiness, options.platformLinks);
   const metrics = options.metrics;
   if (metrics) {
     instrumentHttp(app, metrics);

@@ -19,6 +19,10 @@ export interface PlanLimits {
   readonly buildWallTimeMs: number;
   /** Claude model of this plan's builds (default: ANTHROPIC_MODEL). */
   readonly model?: string;
+  /** How hard that model thinks (default: ANTHROPIC_EFFORT); thinking spends the output budget. */
+  readonly effort?: 'low' | 'medium' | 'high' | 'xhigh' | 'max';
+  /** Repair turns for an app that does not start after its deploy (default: none). */
+  readonly maxRepairs?: number;
   /** Providers this plan may deploy to (default: any configured). */
   readonly providers?: readonly ('local' | 'railway' | 'render')[];
   /** Spawn requests (new apps and changes) per rolling hour. */

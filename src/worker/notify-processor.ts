@@ -39,7 +39,10 @@ export function createNotifyProcessor(deps: NotifyDeps) {
       if (isSpawnError(e) && e.kind === 'rate_limited') {
         // The platform said when; waiting it out is not a failed attempt.
         const waitMs = Math.max(e.retryAfterMs ?? 1000, 250);
-        deps.logger.info({ jobId: job.id, waitMs }, 'platform rate limit; delivery delayed');
+        deps.logger.info({ jobId: job.id, waitMs, code: e.code }, 'rate limit; delivery delayed');
+        if (e.code !== 'ERR_EDIT_BUDGET_SPENT' && job.data.kind === 'status') {
+          await job.updateData({ ...job.data, holdUntil: Date.now() + waitMs });
+        }
         await job.moveToDelayed(Date.now() + waitMs, token);
         throw new DelayedError();
       }

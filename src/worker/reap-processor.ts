@@ -4,13 +4,16 @@ import type { Repos, SessionRow } from '../db/repos/index.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
-import type { Provider, ProviderName } from '../provision/types.js';
-import { waitForHttpOk } from '../provision/wait.js';
+import { isGuarded } from '../provision/resilience/guarded.js';
+import { originOf, type Provider, type ProviderName } from '../provision/types.js';
 import type { ReapJobData } from '../queue/jobs.js';
 import type { Queues } from '../queue/producer.js';
+import type { LimitsPolicy } from '../spawn/limits.js';
 import type { SpawnService } from '../spawn/service.js';
 import type { BundleStore } from '../storage/types.js';
 import { MINUTE_MS } from '../util/time.js';
+import { deployStoredBuild, recordDeployment } from './deploy-build.js';
+import type { PollGate } from './poll-gate.js';
 
 export interface ReapDeps {
   repos: Repos;
@@ -21,9 +24,33 @@ export interface ReapDeps {
   queues: Queues;
   logger: Logger;
   deployTimeoutMs: number;
+  /** Plans: how long a redeployed app's bundle URL must last. */
+  limits?: LimitsPolicy;
   /** An unfinished build whose job is gone for this long is recovered. */
   lostJobAfterMs?: number;
+  /**
+   * The workers' lock duration (WORKER_LOCK_MS): after Redis lost its data, a build that was
+   * running is re-queued this much later, once its old run has noticed its lost lock and stopped.
+   */
+  lockDurationMs?: number;
+  /**
+   * When scheduled sweeps may list a cloud provider's services again (shared by all workers);
+   * without one, every sweep lists them.
+   */
+  pollGate?: PollGate;
+  /** Default {@link CLOUD_POLL_INTERVAL_MS} (PROVIDER_POLL_INTERVAL_MS). */
+  cloudPollIntervalMs?: number;
+  now?: () => number;
 }
+
+/** Why a sweep runs; only scheduled sweeps hold back cloud polling. */
+export type SweepReason = Extract<ReapJobData, { kind: 'sweep' }>['reason'];
+
+/**
+ * How often scheduled sweeps list Railway's and Render's services: 6 requests an hour, where a
+ * listing every minute took 60 of the 100 an hour Railway's free plan allows.
+ */
+export const CLOUD_POLL_INTERVAL_MS = 10 * MINUTE_MS;
 
 export interface SweepReport {
   expired: string[];
@@ -46,16 +73,41 @@ export function createReapProcessor(deps: ReapDeps) {
       await destroySession(deps, job.data.sessionId, job.data.reason);
       return 'destroyed';
     }
-    return sweep(deps);
+    return sweep(deps, job.data.reason);
   };
 }
 
-export async function sweep(deps: ReapDeps): Promise<SweepReport> {
+/**
+ * The providers this sweep reconciles: the local one always (it costs nothing), a cloud one
+ * only when the poll gate lets it (scheduled sweeps: once per poll interval across all workers;
+ * a start-up or manual sweep always polls).
+ */
+async function providersToPoll(deps: ReapDeps, reason: SweepReason): Promise<Map<ProviderName, Provider>> {
+  const out = new Map<ProviderName, Provider>();
+  const now = (deps.now ?? Date.now)();
+  for (const [name, provider] of deps.providers) {
+    const cloud = isGuarded(provider);
+    const poll =
+      !cloud ||
+      !deps.pollGate ||
+      (await deps.pollGate.claim(
+        `reaper:${name}`,
+        deps.cloudPollIntervalMs ?? CLOUD_POLL_INTERVAL_MS,
+        now,
+        reason !== 'schedule',
+      ));
+    if (poll) out.set(name, provider);
+  }
+  return out;
+}
+
+export async function sweep(deps: ReapDeps, reason: SweepReason = 'manual'): Promise<SweepReport> {
   const report: SweepReport = { expired: [], orphansRemoved: [], restarted: [], recovered: [], failed: [] };
   await expire(deps, report);
-  await removeOrphans(deps, report);
-  await restartStopped(deps, report);
-  await recoverLostBuilds(deps, report);
+  const polled = await providersToPoll(deps, reason);
+  await removeOrphans(deps, polled, report);
+  await restartStopped(deps, polled, report);
+  await recoverLostBuilds(deps, report, reason === 'redis-reset');
   await deps.repos.inboundEvents.prune(new Date(Date.now() - INBOUND_EVENT_RETENTION_MS));
   const changed = Object.values(report).some((list) => list.length > 0);
   if (changed) deps.logger.info(report, 'reaper sweep');
@@ -92,8 +144,12 @@ async function destroySession(deps: ReapDeps, sessionId: string, reason: string)
   });
 }
 
-async function removeOrphans(deps: ReapDeps, report: SweepReport): Promise<void> {
-  for (const provider of deps.providers.values()) {
+async function removeOrphans(
+  deps: ReapDeps,
+  providers: ReadonlyMap<ProviderName, Provider>,
+  report: SweepReport,
+): Promise<void> {
+  for (const provider of providers.values()) {
     let services: Awaited<ReturnType<Provider['list']>>;
     try {
       services = await provider.list();
@@ -139,9 +195,13 @@ async function removeOrphans(deps: ReapDeps, report: SweepReport): Promise<void>
  * local provider stops apps when the service shuts down); if that fails the session ends
  * `failed` and the person is told.
  */
-async function restartStopped(deps: ReapDeps, report: SweepReport): Promise<void> {
+async function restartStopped(
+  deps: ReapDeps,
+  providers: ReadonlyMap<ProviderName, Provider>,
+  report: SweepReport,
+): Promise<void> {
   for (const session of await deps.repos.sessions.listByStatus(['live'])) {
-    const provider = deps.providers.get(session.provider as ProviderName);
+    const provider = providers.get(session.provider as ProviderName);
     if (!provider) continue;
     if (await deps.repos.builds.unfinishedForSession(session.id)) continue;
     let state: 'running' | 'stopped' | 'missing';
@@ -151,6 +211,13 @@ async function restartStopped(deps: ReapDeps, report: SweepReport): Promise<void
       continue;
     }
     if (state === 'running') continue;
+    // An app one of its limits ended would only reach it again: the session ends, saying why.
+    const limit = await provider.stopReason?.(session.id).catch(() => undefined);
+    if (limit) {
+      report.failed.push(session.id);
+      await deps.spawn.end(session, 'failed', 'reaper', `The app was stopped: ${limit}.`);
+      continue;
+    }
     try {
       await redeployLastGood(deps, provider, session);
       report.restarted.push(session.id);
@@ -166,18 +233,16 @@ async function redeployLastGood(deps: ReapDeps, provider: Provider, session: Ses
   const build = await deps.repos.builds.latestSucceeded(session.id);
   if (!build?.bundleKey || !build.bundleSha256) throw new Error('no bundle to restart from');
   const bundle = { key: build.bundleKey, sha256: build.bundleSha256, bytes: build.bundleBytes ?? 0 };
-  const signal = AbortSignal.timeout(deps.deployTimeoutMs);
-  const deployment = await provider.deploy({
-    sessionId: session.id,
-    buildId: build.id,
-    bundle,
-    bundleUrl: await deps.store.signedUrl(bundle.key, 3600),
-    fetchBundle: () => deps.store.get(bundle.key),
-    ...(session.expiresAt ? { expiresAt: session.expiresAt } : {}),
-    onProgress: () => {},
-    signal,
+  const user = await deps.repos.users.get(session.userId);
+  const deployment = await deployStoredBuild({
+    provider,
+    store: deps.store,
+    session,
+    build: { id: build.id, bundle, origin: originOf(build.builder) },
+    limits: user && deps.limits ? deps.limits.limitsFor(user) : undefined,
+    previewTimeoutMs: deps.deployTimeoutMs,
+    signal: AbortSignal.timeout(deps.deployTimeoutMs),
   });
-  await waitForHttpOk(deployment.url, { timeoutMs: deps.deployTimeoutMs, signal });
   await deps.repos.audit.write({
     actor: 'reaper',
     action: 'session.restarted',
@@ -186,10 +251,7 @@ async function redeployLastGood(deps: ReapDeps, provider: Provider, session: Ses
     data: { url: deployment.url, previousUrl: session.previewUrl },
   });
   if (deployment.url !== session.previewUrl) {
-    await deps.repos.sessions.update(session.id, {
-      previewUrl: deployment.url,
-      serviceId: deployment.serviceId,
-    });
+    await recordDeployment(deps.repos, session.id, deployment);
     const fresh = await deps.repos.sessions.get(session.id);
     if (fresh) {
       await deps.notifier.publish({
@@ -206,17 +268,27 @@ async function redeployLastGood(deps: ReapDeps, provider: Provider, session: Ses
   }
 }
 
-/** Builds whose job vanished (lost between insert and enqueue) or died for good. */
-async function recoverLostBuilds(deps: ReapDeps, report: SweepReport): Promise<void> {
-  const olderThan = Date.now() - (deps.lostJobAfterMs ?? 2 * MINUTE_MS);
+/**
+ * Builds whose job vanished (lost between insert and enqueue, or with Redis's data) or died
+ * for good. After Redis lost its data every missing job is known lost, whatever its age.
+ */
+async function recoverLostBuilds(deps: ReapDeps, report: SweepReport, redisReset: boolean): Promise<void> {
+  const olderThan = redisReset ? Date.now() : Date.now() - (deps.lostJobAfterMs ?? 2 * MINUTE_MS);
   for (const build of await deps.repos.builds.listUnfinished()) {
     if (build.createdAt.getTime() > olderThan) continue;
     const job = await deps.queues.spawn.getJob(build.jobId);
     const state = job ? await job.getState() : 'missing';
     if (state === 'missing') {
+      // A build a worker had started may still be running there until it finds its lock gone.
+      const started = redisReset && build.status !== 'queued';
       await deps.queues.enqueueSpawn(
         { buildId: build.id, sessionId: build.sessionId, correlationId: build.requestKey },
         build.jobId,
+        started ? deps.lockDurationMs : undefined,
+      );
+      deps.logger.warn(
+        { buildId: build.id, sessionId: build.sessionId, status: build.status },
+        'build had no job; queued it again',
       );
       report.recovered.push(build.id);
       continue;

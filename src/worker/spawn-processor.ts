@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { type Job, UnrecoverableError } from 'bullmq';
-import { type AppFile, type Builder, type BuildUsage, usageOfFailedBuild } from '../build/types.js';
+import {
+  type AppFile,
+  type Builder,
+  type BuildResult,
+  type BuildUsage,
+  usageOfFailedBuild,
+} from '../build/types.js';
 import { canTransition, isTerminal, type SessionStatus } from '../core/status.js';
 import type { Stage } from '../core/view.js';
 import type { BuildRow, FileEntry, Repos, SessionRow } from '../db/repos/index.js';
@@ -10,14 +16,27 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Notifier } from '../notify/notifier.js';
 import { STAGE_PERCENT } from '../notify/progress.js';
 import { chooseAvailableProvider } from '../provision/resilience/guarded.js';
-import type { Provider, ProviderName } from '../provision/types.js';
-import { waitForHttpOk } from '../provision/wait.js';
+import {
+  type CodeOrigin,
+  type Deployment,
+  originOf,
+  type Provider,
+  type ProviderName,
+} from '../provision/types.js';
 import type { SpawnJobData } from '../queue/jobs.js';
-import type { LimitsPolicy } from '../spawn/limits.js';
+import type { LimitsPolicy, PlanLimits } from '../spawn/limits.js';
 import { packBundle, unpackBundle } from '../storage/bundle.js';
-import type { BundleStore } from '../storage/types.js';
+import type { BundleStore, StoredBundle } from '../storage/types.js';
 import { MINUTE_MS } from '../util/time.js';
+import { deployStoredBuild, recordDeployment } from './deploy-build.js';
 import { runStage } from './stage.js';
+import {
+  PREVIEW_WAIT_MARGIN_MS,
+  previewFailed,
+  repairedNote,
+  repairLabel,
+  stillBroken,
+} from './startup-repair.js';
 
 export interface SpawnProcessorDeps {
   repos: Repos;
@@ -70,6 +89,12 @@ export function createSpawnProcessor(deps: SpawnProcessorDeps) {
         log.info('session ended during its build; stopped working on it');
         outcome('cancelled');
         return 'cancelled';
+      }
+      if (signal?.aborted) {
+        // Cancelled (shutdown, or the job lost its lock): the build stays unfinished, so the
+        // job's next run, or the reaper, takes it up; telling the person it failed would be wrong.
+        log.warn({ why: String(signal.reason) }, 'build stopped before it finished; left to run again');
+        throw e;
       }
       const err = toSpawnError(e);
       run.countDeployFailure(err.code);
@@ -202,8 +227,11 @@ class BuildRun {
   }
 
   async execute(signal: AbortSignal | undefined): Promise<void> {
-    const { repos, builder, store, timeouts } = this.deps;
+    const { repos, builder, timeouts } = this.deps;
     let provider = await this.availableProvider();
+    // Refused before anything is built (and paid for): a local server without a sandbox.
+    const origin: CodeOrigin = originOf(builder.name);
+    await provider.assertCanRun?.(origin);
     const buildId = this.build.id;
     await repos.builds.update(buildId, {
       status: 'building',
@@ -220,7 +248,7 @@ class BuildRun {
     const span = STAGE_PERCENT.buildingEnd - STAGE_PERCENT.buildingStart;
     let lastEmit = Promise.resolve();
     let stageStarted = performance.now();
-    const result = await runStage(timeouts.buildMs, 'ERR_BUILD_TIMEOUT', signal, (stageSignal) =>
+    let result = await runStage(timeouts.buildMs, 'ERR_BUILD_TIMEOUT', signal, (stageSignal) =>
       builder.build({
         sessionId: this.session.id,
         buildId,
@@ -228,6 +256,7 @@ class BuildRun {
         originalPrompt: this.session.prompt,
         ...(previousFiles ? { previousFiles } : {}),
         ...(limits?.model ? { model: limits.model } : {}),
+        ...(limits?.effort ? { effort: limits.effort } : {}),
         budget: {
           maxOutputTokens: limits?.maxOutputTokens ?? 32_000,
           wallTimeMs: Math.min(limits?.buildWallTimeMs ?? timeouts.buildMs, timeouts.buildMs),
@@ -247,33 +276,7 @@ class BuildRun {
     this.countUsage(result.usage, result.model ?? builder.name);
     await this.ensureActive();
 
-    await this.emit('building', STAGE_PERCENT.storing, 'packing the bundle');
-    stageStarted = performance.now();
-    const stored = await runStage(timeouts.storeMs, 'ERR_STORE_TIMEOUT', signal, async () => {
-      const packed = await packBundle(result.files);
-      return store.put(this.session.id, buildId, packed.tarball);
-    });
-    const files: FileEntry[] = result.files.map((f) => ({
-      path: f.path,
-      bytes: Buffer.byteLength(f.content),
-      sha256: createHash('sha256').update(f.content).digest('hex'),
-    }));
-    this.observeStage('store', stageStarted);
-    // Tokens of earlier failed attempts of this build are on the row already; they were billed too.
-    const used = addUsage(await this.usageSoFar(), result.usage);
-    await repos.builds.update(buildId, {
-      status: 'deploying',
-      files,
-      summary: result.summary,
-      model: result.model ?? null,
-      promptVersion: result.promptVersion ?? null,
-      ...used,
-      findings: [...result.findings],
-      bundleKey: stored.key,
-      bundleSha256: stored.sha256,
-      bundleBytes: stored.bytes,
-      builtAt: new Date(),
-    });
+    let stored = await this.storeVersion(result, signal);
     if (this.first || result.title) {
       this.session =
         (await repos.sessions.update(this.session.id, { title: result.title.slice(0, 120) })) ?? this.session;
@@ -281,42 +284,48 @@ class BuildRun {
 
     await this.advance('deploying');
     provider = await this.availableProvider();
-    await this.emit('deploying', STAGE_PERCENT.deployingStart, `starting the app on ${provider.name}`);
-    const deadline = Date.now() + timeouts.deployMs;
-    const deployment = await runStage(
-      timeouts.deployMs,
-      'ERR_DEPLOY_TIMEOUT',
-      signal,
-      async (stageSignal) => {
-        const bundleUrl = await store.signedUrl(stored.key, Math.max(3600, this.session.ttlMinutes * 60 * 2));
-        this.deployStarted = true;
-        this.deployingOn = provider.name;
-        const deployStarted = performance.now();
-        const d = await provider.deploy({
-          sessionId: this.session.id,
-          buildId,
-          bundle: stored,
-          bundleUrl,
-          fetchBundle: () => store.get(stored.key),
-          ...(this.session.expiresAt ? { expiresAt: this.session.expiresAt } : {}),
-          onProgress: (detail) => {
-            this.emit('deploying', STAGE_PERCENT.deployingStart + 5, detail).catch(() => {});
-          },
-          signal: stageSignal,
-        });
-        this.observeStage('deploy', deployStarted);
-        const previewStarted = performance.now();
-        await this.emit('deploying', STAGE_PERCENT.waitingForPreview, 'waiting for the preview to answer');
-        await waitForHttpOk(d.url, { timeoutMs: Math.max(1000, deadline - Date.now()), signal: stageSignal });
-        this.observeStage('preview', previewStarted);
-        this.deps.metrics?.deployDuration.observe(
-          { provider: provider.name },
-          (performance.now() - deployStarted) / 1000,
+    const maxRepairs = limits?.maxRepairs ?? 0;
+    let deployment: Deployment;
+    let repaired = 0;
+    for (let repairs = 0; ; repairs++) {
+      try {
+        deployment = await this.deployVersion(provider, stored, signal);
+        repaired = repairs;
+        break;
+      } catch (e) {
+        const err = toSpawnError(e);
+        const startup = err.startup;
+        if (!startup || !result.repair) throw err;
+        if (repairs >= maxRepairs) throw stillBroken(startup, repairs);
+        // The app was built and deployed but does not start: its log goes back to the model.
+        const label = repairLabel(repairs + 1, maxRepairs);
+        this.log.info(
+          { check: startup.check, repair: repairs + 1 },
+          'app did not start; asking for a repair',
         );
-        return d;
-      },
-    );
-
+        await this.emit('deploying', this.percent, label);
+        let lastRepairEmit = Promise.resolve();
+        const repair = result.repair;
+        stageStarted = performance.now();
+        result = await runStage(timeouts.buildMs, 'ERR_BUILD_TIMEOUT', signal, (stageSignal) =>
+          repair({
+            failure: startup,
+            attempt: repairs + 1,
+            onProgress: (p) => {
+              lastRepairEmit = lastRepairEmit
+                .then(() => this.emit('deploying', this.percent, `${label}: ${p.detail}`))
+                .catch(() => {});
+            },
+            signal: stageSignal,
+          }),
+        );
+        await lastRepairEmit;
+        this.observeStage('build', stageStarted);
+        this.countUsage(result.usage, result.model ?? builder.name);
+        await this.ensureActive();
+        stored = await this.storeVersion(result, signal);
+      }
+    }
     try {
       await this.ensureActive();
     } catch (e) {
@@ -341,9 +350,102 @@ class BuildRun {
     }
     this.deployingOn = undefined;
     await repos.builds.update(buildId, { status: 'succeeded', deployedAt: now, finishedAt: now });
-    const summary = result.summary || 'your app is live';
-    await this.emit('live', 100, this.switchNotice ? `${summary}\n${this.switchNotice}.` : summary, true);
+    const notes = [
+      result.summary || 'your app is live',
+      ...(repaired > 0 ? [repairedNote(repaired)] : []),
+      ...(this.switchNotice ? [`${this.switchNotice}.`] : []),
+    ];
+    await this.emit('live', 100, notes.join('\n'), true);
     this.log.info({ url: deployment.url }, 'build live');
+  }
+
+  /**
+   * Stores one version of the app (the build's, or a repair's under the same key) and records
+   * it on the build row with the tokens it used, which add to those already there.
+   */
+  private async storeVersion(result: BuildResult, signal: AbortSignal | undefined): Promise<StoredBundle> {
+    const { repos, store, timeouts } = this.deps;
+    if (this.stage === 'deploying') await this.emit('deploying', this.percent, 'packing the repaired app');
+    else await this.emit('building', STAGE_PERCENT.storing, 'packing the bundle');
+    const stageStarted = performance.now();
+    const stored = await runStage(timeouts.storeMs, 'ERR_STORE_TIMEOUT', signal, async () => {
+      const packed = await packBundle(result.files);
+      return store.put(this.session.id, this.build.id, packed.tarball);
+    });
+    const files: FileEntry[] = result.files.map((f) => ({
+      path: f.path,
+      bytes: Buffer.byteLength(f.content),
+      sha256: createHash('sha256').update(f.content).digest('hex'),
+    }));
+    this.observeStage('store', stageStarted);
+    // Tokens of earlier failed attempts and rounds of this build are on the row already; they were billed too.
+    const used = addUsage(await this.usageSoFar(), result.usage);
+    await repos.builds.update(this.build.id, {
+      status: 'deploying',
+      files,
+      summary: result.summary,
+      model: result.model ?? null,
+      promptVersion: result.promptVersion ?? null,
+      ...used,
+      findings: [...result.findings],
+      bundleKey: stored.key,
+      bundleSha256: stored.sha256,
+      bundleBytes: stored.bytes,
+      builtAt: new Date(),
+    });
+    return stored;
+  }
+
+  /** Deploys the stored version and waits for its preview to answer 200, within the deploy stage. */
+  private async deployVersion(
+    provider: Provider,
+    stored: StoredBundle,
+    signal: AbortSignal | undefined,
+  ): Promise<Deployment> {
+    const { store, timeouts } = this.deps;
+    await this.emit('deploying', STAGE_PERCENT.deployingStart, `starting the app on ${provider.name}`);
+    const deadline = Date.now() + timeouts.deployMs;
+    const limits = await this.limits();
+    return runStage(timeouts.deployMs, 'ERR_DEPLOY_TIMEOUT', signal, async (stageSignal) => {
+      let deployStarted = 0;
+      let previewStarted = 0;
+      const d = await deployStoredBuild({
+        provider,
+        store,
+        session: this.session,
+        build: { id: this.build.id, bundle: stored, origin: originOf(this.deps.builder.name) },
+        limits,
+        signal: stageSignal,
+        onProgress: (detail) => {
+          this.emit('deploying', STAGE_PERCENT.deployingStart + 5, detail).catch(() => {});
+        },
+        onStart: () => {
+          this.deployStarted = true;
+          this.deployingOn = provider.name;
+          deployStarted = performance.now();
+        },
+        onDeployed: async () => {
+          this.observeStage('deploy', deployStarted);
+          previewStarted = performance.now();
+          await this.emit('deploying', STAGE_PERCENT.waitingForPreview, 'waiting for the preview to answer');
+        },
+        // A little inside the stage's deadline, so the failure names what the preview answered.
+        previewTimeoutMs: () => Math.max(1000, deadline - Date.now() - PREVIEW_WAIT_MARGIN_MS),
+        previewFailed: (e) => previewFailed(e, stageSignal),
+      });
+      this.observeStage('preview', previewStarted);
+      this.deps.metrics?.deployDuration.observe(
+        { provider: provider.name },
+        (performance.now() - deployStarted) / 1000,
+      );
+      return d;
+    });
+  }
+
+  /** The session owner's plan (it decides how long the bundle URL must last). */
+  private async limits(): Promise<PlanLimits | undefined> {
+    const user = await this.deps.repos.users.get(this.session.userId);
+    return user ? this.deps.limits.limitsFor(user) : undefined;
   }
 
   private observeStage(stage: 'build' | 'store' | 'deploy' | 'preview', startedAt: number): void {
@@ -409,17 +511,16 @@ class BuildRun {
       bytes: previous.bundleBytes ?? 0,
     };
     try {
-      const d = await provider.deploy({
-        sessionId: this.session.id,
-        buildId: previous.id,
-        bundle,
-        bundleUrl: await store.signedUrl(bundle.key, Math.max(3600, this.session.ttlMinutes * 60 * 2)),
-        fetchBundle: () => store.get(bundle.key),
-        onProgress: () => {},
+      const d = await deployStoredBuild({
+        provider,
+        store,
+        session: this.session,
+        build: { id: previous.id, bundle, origin: originOf(previous.builder) },
+        limits: await this.limits(),
+        previewTimeoutMs: this.deps.timeouts.deployMs,
         signal: AbortSignal.timeout(this.deps.timeouts.deployMs),
       });
-      await waitForHttpOk(d.url, { timeoutMs: this.deps.timeouts.deployMs });
-      await repos.sessions.update(this.session.id, { previewUrl: d.url, serviceId: d.serviceId });
+      await recordDeployment(repos, this.session.id, d);
       this.log.info({ restoredBuild: previous.id }, 'failed iteration rolled back to the last good build');
     } catch (e) {
       this.log.error({ err: String(e) }, 'rollback to the last good build failed');

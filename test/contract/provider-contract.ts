@@ -8,6 +8,7 @@ import { waitForHttpOk } from '../../src/provision/wait.js';
 import { packBundle } from '../../src/storage/bundle.js';
 import { createLocalBundleStore } from '../../src/storage/local/index.js';
 import type { BundleStore } from '../../src/storage/types.js';
+import { fetchPreview } from '../helpers/preview.js';
 
 export interface ProviderUnderTest {
   readonly provider: Provider;
@@ -87,7 +88,7 @@ export async function deployRequest(
 /** GETs `url` once: the status and body, or the error code when there was no answer. */
 export async function probe(url: string): Promise<{ status?: number; body?: string; error?: string }> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+    const res = await fetchPreview(url, { signal: AbortSignal.timeout(3_000) });
     return { status: res.status, body: await res.text() };
   } catch (e) {
     const cause = (e as { cause?: NodeJS.ErrnoException }).cause;

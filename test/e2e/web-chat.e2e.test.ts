@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../helpers/app.js';
 import { ARTIFACTS, launchBrowser } from '../helpers/browser.js';
 import { type RunningCli, startCli, waitForHttp } from '../helpers/cli.js';
 import { TEST_REDIS_URL } from '../helpers/env.js';
@@ -32,12 +33,11 @@ describe('web chat in Chromium', () => {
     server = await startCli(['start'], {
       REDIS_URL: TEST_REDIS_URL,
       OFFLINE_BUILD_STEP_MS: '250', // slow enough to see each stage
-      LOCAL_PREVIEW_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
     });
-    await waitForHttp(`${server.url}/ready`, 20_000);
+    await waitForHttp(`${server.url}/ready`, 45_000);
     browser = await launchBrowser();
-  }, 60_000);
+  }, 90_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -79,6 +79,16 @@ describe('web chat in Chromium', () => {
     expect(new Set(percents).size).toBeGreaterThanOrEqual(4);
     await expect(page.locator('li.card.success').first().textContent()).resolves.toContain('offline builder');
 
+    // The app's first load answers late (a slow network, a busy machine): its answer, taken
+    // before the first add, must not wipe the item added meanwhile.
+    let firstLoadAnswered = false;
+    await context.route('**/api/todos', async (route) => {
+      if (route.request().method() !== 'GET' || firstLoadAnswered) return route.continue();
+      // The list as the new app holds it before the add, answered after it.
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.fulfill({ json: [] });
+      firstLoadAnswered = true;
+    });
     const [preview] = await Promise.all([context.waitForEvent('page'), link.click()]);
     await preview.waitForLoadState();
     expect(await preview.title()).toMatch(/Climbing Gym/);
@@ -86,6 +96,9 @@ describe('web chat in Chromium', () => {
     await preview.fill('#new-todo', 'Re-tape the crimps on the blue route');
     await preview.click('#add-todo');
     await preview.locator('li.todo-item', { hasText: 'Re-tape the crimps' }).waitFor();
+    await until('the first load answered', async () => firstLoadAnswered);
+    await preview.waitForTimeout(500); // the page's own time to take the late answer in
+    await expect(preview.locator('li.todo-item', { hasText: 'Re-tape the crimps' }).count()).resolves.toBe(1);
     await preview.locator('li.todo-item input.toggle').first().check();
     await preview.screenshot({ path: path.join(ARTIFACTS, 'preview-todo.png') });
     await preview.reload();
@@ -116,5 +129,5 @@ describe('web chat in Chromium', () => {
     expect(box && box.x + box.width).toBeLessThanOrEqual(390);
     await page.screenshot({ path: path.join(ARTIFACTS, 'chat-phone.png') });
     await context.close();
-  }, 60_000);
+  }, 90_000);
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type App, createApp, type Roles } from '../../src/app.js';
@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../../src/log.js';
 import { freePort } from '../../src/redis/local-server.js';
 import { uniquePrefix } from './cli.js';
 import { TEST_REDIS_URL } from './env.js';
+import { copyPgliteTemplate } from './pglite-template.js';
 import { cleanupPrefix } from './redis.js';
 
 export interface TestApp {
@@ -35,6 +36,10 @@ export async function startTestApp(
   roles: Partial<Roles> = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'spawnai-app-'));
+  // As DATA_DIR usually is: the local apps' sandbox user (nobody) may pass through it.
+  chmodSync(dataDir, 0o755);
+  // A database of its own, as a fresh install has, without paying for initdb in every file.
+  if (!env.DATABASE_URL) await copyPgliteTemplate(path.join(dataDir, 'db'));
   const port = await freePort();
   const config = loadConfig({
     PORT: String(port),
@@ -43,7 +48,7 @@ export async function startTestApp(
     REDIS_URL: TEST_REDIS_URL,
     QUEUE_PREFIX: uniquePrefix(),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    LOCAL_PREVIEW_HOST: '127.0.0.1',
+    PREVIEW_PORT: '0',
     ...FAST_WORKER_ENV,
     ...env,
   });
@@ -91,4 +96,39 @@ export async function until<T>(
   throw new Error(
     `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
   );
+}
+
+/**
+ * Waits (with a deadline) until the inbound worker has handled every delivery queued so far:
+ * routes answer once a message is queued, so what it changes shows up a moment later.
+ */
+export async function inboundSettled(app: App, timeoutMs = 15_000): Promise<void> {
+  await until(
+    'the inbound worker to handle every queued delivery',
+    async () => {
+      const counts = await app.inbound.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      return Object.values(counts).every((n) => n === 0);
+    },
+    timeoutMs,
+    50,
+  );
+}
+
+/** What the inbound worker's handler returned for one delivery (e.g. a Stripe event's outcome). */
+export async function inboundResult(
+  app: App,
+  source: Parameters<App['inbound']['enqueue']>[0],
+  eventId: string,
+  timeoutMs = 15_000,
+): Promise<unknown> {
+  const { InboundQueue } = await import('../../src/queue/inbound.js');
+  return until(
+    `the inbound job of ${source} ${eventId}`,
+    async () => {
+      const job = await app.inbound.queue.getJob(InboundQueue.jobId(source, eventId));
+      return job && (await job.isCompleted()) ? { value: job.returnvalue as unknown } : undefined;
+    },
+    timeoutMs,
+    50,
+  ).then((r) => r.value);
 }

@@ -1,16 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/redis/local-server.js';
+import { copyPgliteTemplate } from './pglite-template.js';
 import { cleanupPrefix } from './redis.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
-/** Runs the real CLI from source (no build step), as `spawnai <args>`. */
+/**
+ * Runs the real CLI as `spawnai <args>`, compiled (the global setup rebuilds dist/ when the
+ * sources changed), as `npm start` and the Docker image run it.
+ */
 export function cliCommand(args: readonly string[]): [string, string[]] {
-  return [process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args]];
+  return [process.execPath, [path.join(ROOT, 'dist', 'src', 'cli.js'), ...args]];
 }
 
 export interface RunningCli {
@@ -34,19 +38,37 @@ export function uniquePrefix(): string {
   return `spawnai-test-${randomBytes(4).toString('hex')}`;
 }
 
+export interface StartCliOptions {
+  /** Wraps the command, e.g. in `unshare` or `npm start`. */
+  wrap?: (cmd: string, args: string[]) => [string, string[]];
+  /**
+   * Start on an empty data folder, as a new install does (initdb and every migration: 2-20 s
+   * of CPU on a loaded machine). Otherwise the embedded database starts as a copy of a migrated
+   * one, which is the state of every start after the first.
+   */
+  freshDatabase?: boolean;
+}
+
 export async function startCli(
   args: readonly string[],
   env: Record<string, string | undefined>,
-  wrap?: (cmd: string, args: string[]) => [string, string[]],
+  options: StartCliOptions = {},
 ): Promise<RunningCli> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'spawnai-cli-'));
+  // As DATA_DIR usually is: the local apps' sandbox user (nobody) may pass through it.
+  if (!env.DATA_DIR) chmodSync(dataDir, 0o755);
+  if (!env.DATA_DIR && !env.DATABASE_URL && !options.freshDatabase) {
+    await copyPgliteTemplate(path.join(dataDir, 'db'));
+  }
+  const { wrap } = options;
   let [cmd, argv] = cliCommand(args);
   if (wrap) [cmd, argv] = wrap(cmd, argv);
   const prefix = env.QUEUE_PREFIX ?? uniquePrefix();
   const child = spawn(cmd, argv, {
     cwd: ROOT,
-    env: baseEnv({ PORT: String(port), DATA_DIR: dataDir, ...env, QUEUE_PREFIX: prefix }),
+    // Any free preview port, unless the test names one: tests run side by side.
+    env: baseEnv({ PORT: String(port), PREVIEW_PORT: '0', DATA_DIR: dataDir, ...env, QUEUE_PREFIX: prefix }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -79,7 +101,7 @@ export async function startCli(
 export async function runCli(
   args: readonly string[],
   env: Record<string, string | undefined>,
-  timeoutMs = 30_000,
+  timeoutMs = 60_000,
 ): Promise<{ code: number | null; output: string }> {
   const running = await startCli(args, env);
   const timer = setTimeout(() => running.child.kill('SIGKILL'), timeoutMs);
@@ -137,5 +159,26 @@ export function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Ends what a test left running: each CLI still alive, and every process it started (a failed
+ * test must not leave a service behind; `npm start` killed hard leaves its child).
+ */
+export async function killLeftovers(runs: RunningCli[]): Promise<void> {
+  for (const r of runs.splice(0)) {
+    if (r.child.exitCode === null) {
+      const children = await descendants(r.child.pid!);
+      r.child.kill('SIGKILL');
+      for (const pid of children) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    await r.exited;
   }
 }

@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { type Database, openDatabase } from '../../src/db/client.js';
 import { createRepos, type Repos } from '../../src/db/repos/index.js';
 import { TEST_POSTGRES_ADMIN_URL } from './env.js';
+import { copyPgliteTemplate } from './pglite-template.js';
 
 export type DbKind = 'pglite' | 'postgres';
 export const DB_KINDS: DbKind[] = ['pglite', 'postgres'];
@@ -40,12 +44,22 @@ export async function createThrowawayPostgres(): Promise<{ url: string; drop: ()
   };
 }
 
-/** A migrated database of the given kind: PGlite in memory, or a throwaway Postgres database. */
+/** A migrated database of the given kind: PGlite in a temp folder, or a throwaway Postgres database. */
 export async function openTestDatabase(kind: DbKind): Promise<TestDatabase> {
   if (kind === 'pglite') {
-    const database = await openDatabase({ pgliteDir: 'memory://' });
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'spawnai-pglite-')), 'db');
+    await copyPgliteTemplate(dir);
+    const database = await openDatabase({ pgliteDir: dir });
     await database.migrate();
-    return { database, repos: createRepos(database.db), url: undefined, drop: () => database.close() };
+    return {
+      database,
+      repos: createRepos(database.db),
+      url: undefined,
+      drop: async () => {
+        await database.close();
+        rmSync(path.dirname(dir), { recursive: true, force: true });
+      },
+    };
   }
   const pgdb = await createThrowawayPostgres();
   const database = await openDatabase({ url: pgdb.url, poolMax: 5 });

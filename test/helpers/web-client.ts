@@ -39,12 +39,26 @@ export class WebChatClient {
       headers: this.headers(true),
       body: JSON.stringify({ text, clientId }),
     });
-    const body = (await res.json()) as {
+    type Answer = {
       message: WebMessage;
       replies: WebMessage[];
       spawn?: { sessionId: string; buildId: string; iteration: number; duplicate: boolean };
+      queued?: boolean;
       error?: { code: string; message: string };
     };
+    const body = (await res.json()) as Answer;
+    if (res.status !== 202 || !body.queued) return { status: res.status, ...body };
+    // Queued and not answered yet (a slow worker): the answer comes when the worker has it.
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline) {
+      const later = await fetch(`${this.baseUrl}/api/web/messages/${clientId}/answer`, {
+        headers: this.headers(),
+      });
+      if (later.status === 200) {
+        const answer = (await later.json()) as Answer;
+        return { status: answer.spawn && !answer.spawn.duplicate ? 202 : 200, ...answer, queued: true };
+      }
+    }
     return { status: res.status, ...body };
   }
 

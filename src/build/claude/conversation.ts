@@ -1,6 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type {
-  ContentBlockParam,
   MessageParam,
   TextBlockParam,
   ToolResultBlockParam,
@@ -9,33 +8,46 @@ import { SpawnError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { sleep } from '../../util/time.js';
 import { titleFromPrompt } from '../offline/title.js';
-import type { BuildRequest, BuildResult } from '../types.js';
+import type { BuildProgress, BuildRequest, BuildResult, RepairRequest } from '../types.js';
 import { type AppLimits, invalidAppMessage, pathProblem, validateApp } from '../validate.js';
 import { StreamBroken, streamsKeptBreaking } from './errors.js';
-import { abortReason, type StreamedBlock, type StreamedToolUse, streamTurn } from './stream.js';
 import {
-  changeText,
-  currentAppText,
-  firstBuildText,
-  PROMPT_VERSION,
-  SYSTEM_PROMPT,
-} from './system-prompt.js';
+  assistantContent,
+  CACHE,
+  firstMessage,
+  repairText,
+  toolResult,
+  userReply,
+  withMovingBreakpoint,
+} from './messages.js';
+import type { Effort, ModelPricing } from './models.js';
+import { capMaxTokens, requestShape } from './request-shape.js';
+import {
+  abortReason,
+  type StreamedBlock,
+  type StreamedToolUse,
+  streamTurn,
+  type TurnResult,
+} from './stream.js';
+import { PROMPT_VERSION, SYSTEM_PROMPT } from './system-prompt.js';
 import { parseToolCall, TOOLS, type ToolCall, Workspace } from './tools.js';
-import { type TokenPrices, UsageMeter } from './usage.js';
+import { UsageMeter } from './usage.js';
 
 /** How a build talks to Claude; every field has a default in index.ts. */
 export interface ConversationSettings {
   readonly model: string;
-  readonly prices: TokenPrices;
+  readonly pricing: ModelPricing;
+  readonly effort?: Effort;
   readonly limits: AppLimits;
   readonly maxTurns: number;
   readonly maxTokensPerTurn: number;
   readonly maxStreamRetries: number;
   readonly streamRetryDelayMs: number;
   readonly streamIdleTimeoutMs: number;
+  /** While the model thinks, the card's line changes this often. */
+  readonly thinkingTickMs: number;
 }
 
-const CACHE: { type: 'ephemeral' } = { type: 'ephemeral' };
 /** Longest wait between restarts of a broken stream. */
 const STREAM_RETRY_MAX_DELAY_MS = 8000;
 /** Share of the build's percent spent writing files; the rest is starting and checking. */
@@ -44,9 +56,14 @@ const WRITING_SPAN_PERCENT = 85;
 const CHECKING_PERCENT = 95;
 /** Longest file path shown on the status card. */
 const PROGRESS_PATH_MAX_CHARS = 60;
+/** Longest summary taken from the model's text when it ends without calling finish. */
+const SUMMARY_MAX_CHARS = 300;
 
 /** The stable system block: cached together with the tool definitions before it. */
 const SYSTEM: TextBlockParam[] = [{ type: 'text', text: SYSTEM_PROMPT, cache_control: CACHE }];
+
+const NUDGE =
+  'Work through the tools: write the files with write_file, then call finish. If every file is written, call finish now.';
 
 /** ERR_BUILD_BUDGET naming the limit that was reached, for the person who asked. */
 export function budgetError(what: 'tokens' | 'time', request: BuildRequest): SpawnError {
@@ -61,102 +78,62 @@ function shortPath(path: string): string {
   return path.length > PROGRESS_PATH_MAX_CHARS ? `...${path.slice(-(PROGRESS_PATH_MAX_CHARS - 3))}` : path;
 }
 
-/** The first user message: the request, and for an iteration the cached current app before it. */
-function firstMessage(request: BuildRequest): MessageParam {
-  if (!request.previousFiles) {
-    return { role: 'user', content: [{ type: 'text', text: firstBuildText(request.prompt) }] };
-  }
-  return {
-    role: 'user',
-    content: [
-      {
-        type: 'text',
-        text: currentAppText(request.originalPrompt, request.previousFiles),
-        cache_control: CACHE,
-      },
-      { type: 'text', text: changeText(request.prompt) },
-    ],
-  };
-}
-
-/**
- * The messages of a request: a cache breakpoint moves to the end of the newest message, so
- * each turn of a build reads the turns before it from the cache. With the system block and
- * an iteration's files that makes at most three of the four breakpoints allowed.
- */
-function withMovingBreakpoint(messages: readonly MessageParam[]): MessageParam[] {
-  const out = [...messages];
-  const last = out.at(-1);
-  if (last?.role !== 'user' || typeof last.content === 'string' || last.content.length === 0) {
-    return out;
-  }
-  const content = [...last.content];
-  const tail = content.at(-1)!;
-  if (tail.type === 'text' || tail.type === 'tool_result') {
-    content[content.length - 1] = { ...tail, cache_control: CACHE };
-  }
-  out[out.length - 1] = { ...last, content };
-  return out;
-}
-
-function assistantMessage(blocks: readonly StreamedBlock[]): MessageParam {
-  const content: ContentBlockParam[] = [];
-  for (const block of blocks) {
-    if (block.type === 'text' && block.text.trim() !== '') content.push({ type: 'text', text: block.text });
-    if (block.type === 'tool_use') {
-      // The API wants an object here; a malformed or cut-off input is sent back as {} and
-      // answered with an error result.
-      let input: unknown = {};
-      try {
-        const parsed: unknown = block.complete ? JSON.parse(block.json || '{}') : {};
-        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) input = parsed;
-      } catch {}
-      content.push({ type: 'tool_use', id: block.id, name: block.name, input });
-    }
-  }
-  return { role: 'assistant', content };
-}
-
-function toolResult(id: string, text: string, isError: boolean): ToolResultBlockParam {
-  return { type: 'tool_result', tool_use_id: id, content: text, ...(isError ? { is_error: true } : {}) };
+/** The turn that ended in a passing `finish`, kept until the app is known to start. */
+interface FinishedTurn {
+  readonly blocks: readonly StreamedBlock[];
+  readonly results: readonly ToolResultBlockParam[];
+  /** The tool_use id of `finish`, answered by a repair turn; none when the model ended without it. */
+  readonly finishId: string | undefined;
 }
 
 /**
  * One build: the conversation with Claude until it calls `finish` with an app that passes
- * validation, within the turn cap and the build's budget.
+ * validation, within the turn cap and the build's budget; then, while the app fails to start,
+ * repair turns in the same conversation (thinking blocks and cache intact).
  */
 export class ClaudeConversation {
+  /** Everything the build used, repairs included: the output budget is the build's. */
   private readonly meter: UsageMeter;
+  /** What the current round (the build, or one repair) used. */
+  private roundMeter: UsageMeter;
   private readonly workspace: Workspace;
   private readonly messages: MessageParam[];
-  /** Paths written in this build, for "wrote x (3/9)"; a restarted turn does not count twice. */
-  private readonly announced = new Set<string>();
+  /** Paths written in this round, for "wrote x (3/9)"; a restarted turn does not count twice. */
+  private announced = new Set<string>();
   private plannedFiles = 0;
   private percent = WRITING_START_PERCENT;
   private streamRetries = 0;
   private fixRequested = false;
   private nudged = false;
+  /** Whether this round wrote or deleted a file. */
+  private changed = false;
+  private finished: FinishedTurn | undefined;
+  private sink: (progress: BuildProgress) => void;
+  private signal: AbortSignal;
 
   constructor(
     private readonly client: Anthropic,
     private readonly settings: ConversationSettings,
     private readonly request: BuildRequest,
-    private readonly signal: AbortSignal,
+    signal: AbortSignal,
     private readonly log: Logger,
   ) {
-    this.meter = new UsageMeter(settings.prices);
+    this.meter = new UsageMeter(settings.pricing);
+    this.roundMeter = new UsageMeter(settings.pricing);
     this.workspace = new Workspace(settings.limits, request.previousFiles ?? []);
     this.messages = [firstMessage(request)];
+    this.sink = request.onProgress;
+    this.signal = signal;
   }
 
-  /** What was used so far, for the log when a build fails. */
+  /** What the current round used so far, for the build row when it fails. */
   usage() {
-    return this.meter.usage();
+    return this.roundMeter.usage();
   }
 
   private progress(detail: string, percent = this.percent): void {
     this.percent = Math.max(this.percent, Math.min(100, Math.round(percent)));
-    this.request.onProgress({ percent: this.percent, detail });
+    this.sink({ percent: this.percent, detail });
   }
 
   /** Each finished file is a progress event, as soon as its tool call has streamed in. */
@@ -179,8 +156,53 @@ export class ClaudeConversation {
   };
 
   async run(): Promise<BuildResult> {
+    this.progress(this.request.previousFiles ? 'Claude is changing the app' : 'Claude is writing the app');
+    return this.loop();
+  }
+
+  /**
+   * A repair turn: the deployed app did not start, so `finish` is answered with the failed
+   * check and the app's last log lines, and the conversation goes on until `finish` again.
+   */
+  async repair(request: RepairRequest): Promise<BuildResult> {
+    const finished = this.finished;
+    if (!finished) throw new Error('repair() before a finished build');
+    this.finished = undefined;
+    this.sink = request.onProgress;
+    this.signal = request.signal;
+    this.roundMeter = new UsageMeter(this.settings.pricing);
+    this.percent = WRITING_START_PERCENT;
+    this.announced = new Set();
+    this.plannedFiles = 0;
+    this.fixRequested = false;
+    this.nudged = false;
+    this.changed = false;
+    const text = repairText(request.failure);
+    this.pushTurn(
+      finished.blocks,
+      finished.finishId
+        ? [...finished.results, toolResult(finished.finishId, text, true)]
+        : [...finished.results, { type: 'text', text }],
+    );
+    this.progress('Claude is reading the error');
+    return this.loop();
+  }
+
+  private result(title: string, summary: string, findings = this.workspace.refusals): BuildResult {
+    const report = validateApp(this.workspace.list(), this.settings.limits);
+    return {
+      files: report.files,
+      title: title || titleFromPrompt(this.request.originalPrompt),
+      summary,
+      usage: this.roundMeter.usage(),
+      model: this.settings.model,
+      promptVersion: PROMPT_VERSION,
+      findings: [...findings, ...report.findings],
+    };
+  }
+
+  private async loop(): Promise<BuildResult> {
     const { settings, request } = this;
-    this.progress(request.previousFiles ? 'Claude is changing the app' : 'Claude is writing the app');
     for (let turn = 1; turn <= settings.maxTurns; turn++) {
       const result = await this.turn();
       this.log.debug({ turn, stopReason: result.stopReason, usage: result.usage }, 'claude turn done');
@@ -200,18 +222,8 @@ export class ClaudeConversation {
 
       const toolUses = result.blocks.filter((b): b is StreamedToolUse => b.type === 'tool_use');
       if (toolUses.length === 0) {
-        if (this.nudged) {
-          throw new SpawnError('ERR_BUILD_FAILED', undefined, {
-            userMessage: 'Claude stopped before finishing the app. Try asking again, perhaps more simply.',
-          });
-        }
-        this.nudged = true;
-        this.pushTurn(result.blocks, [
-          {
-            type: 'text',
-            text: 'Work through the tools: write the files with write_file, then call finish.',
-          },
-        ]);
+        const done = this.endedWithoutTools(result);
+        if (done) return done;
         continue;
       }
 
@@ -237,9 +249,11 @@ export class ClaudeConversation {
         const call = parsed.call;
         if (call.tool === 'write_file') {
           const r = this.workspace.write(call.path, call.content);
+          if (!r.isError) this.changed = true;
           results.push(toolResult(block.id, r.text, r.isError));
         } else if (call.tool === 'delete_file') {
           const r = this.workspace.delete(call.path);
+          if (!r.isError) this.changed = true;
           results.push(toolResult(block.id, r.text, r.isError));
         } else {
           finish = call;
@@ -252,15 +266,8 @@ export class ClaudeConversation {
         const report = validateApp(this.workspace.list(), settings.limits);
         if (report.problems.length === 0) {
           this.progress('the app passed its checks', 100);
-          return {
-            files: report.files,
-            title: finish.title || titleFromPrompt(request.originalPrompt),
-            summary: finish.summary,
-            usage: this.meter.usage(),
-            model: settings.model,
-            promptVersion: PROMPT_VERSION,
-            findings: [...this.workspace.refusals, ...report.findings],
-          };
+          this.finished = { blocks: result.blocks, results, finishId };
+          return this.result(finish.title, finish.summary);
         }
         if (this.fixRequested) throw new SpawnError('ERR_BUILD_INVALID', invalidAppMessage(report.problems));
         // A failed check is answered once: the model gets the reasons and one chance to fix them.
@@ -282,23 +289,78 @@ export class ClaudeConversation {
     });
   }
 
+  /**
+   * With `tool_choice: auto` the model may end a turn without a tool call. An app it changed
+   * that passes the checks is taken as finished; otherwise it is asked once to go on, and a
+   * second such turn ends the build. Never a loop.
+   */
+  private endedWithoutTools(result: TurnResult): BuildResult | undefined {
+    const text = result.blocks
+      .flatMap((b) => (b.type === 'text' ? [b.text] : []))
+      .join(' ')
+      .replace(/\s+/g, ' ')
+      .trim();
+    if (this.changed && validateApp(this.workspace.list(), this.settings.limits).problems.length === 0) {
+      this.progress('the app passed its checks', 100);
+      this.finished = { blocks: result.blocks, results: [], finishId: undefined };
+      const summary = text.length > SUMMARY_MAX_CHARS ? `${text.slice(0, SUMMARY_MAX_CHARS - 3)}...` : text;
+      return this.result('', summary);
+    }
+    if (this.nudged) {
+      throw new SpawnError('ERR_BUILD_FAILED', undefined, {
+        userMessage: 'Claude stopped before finishing the app. Try asking again, perhaps more simply.',
+      });
+    }
+    this.nudged = true;
+    this.pushTurn(result.blocks, [{ type: 'text', text: NUDGE }]);
+    return undefined;
+  }
+
   private pushTurn(blocks: readonly StreamedBlock[], reply: (ToolResultBlockParam | TextBlockParam)[]): void {
-    // Tool results first, as the API requires, then any text.
-    const ordered = [
-      ...reply.filter((b) => b.type === 'tool_result'),
-      ...reply.filter((b) => b.type === 'text'),
-    ];
-    this.messages.push(assistantMessage(blocks), { role: 'user', content: ordered });
+    const content = assistantContent(blocks);
+    if (content.length > 0) {
+      this.messages.push({ role: 'assistant', content }, { role: 'user', content: userReply(reply) });
+      return;
+    }
+    // Nothing of the answer can go back (it was all cut off): the reply joins the last user message.
+    const last = this.messages.at(-1);
+    if (last?.role !== 'user') return;
+    const earlier =
+      typeof last.content === 'string' ? [{ type: 'text' as const, text: last.content }] : last.content;
+    this.messages[this.messages.length - 1] = { role: 'user', content: [...earlier, ...userReply(reply)] };
+  }
+
+  /** While a thinking block streams, the card's line says so and keeps counting. */
+  private thinkingTicker() {
+    let timer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      clearInterval(timer);
+      timer = undefined;
+    };
+    return {
+      onThinking: (thinking: boolean) => {
+        stop();
+        if (!thinking) return;
+        const started = Date.now();
+        this.progress('Claude is thinking');
+        timer = setInterval(() => {
+          this.progress(`Claude is thinking (${Math.round((Date.now() - started) / 1000)} s)`);
+        }, this.settings.thinkingTickMs);
+        timer.unref();
+      },
+      stop,
+    };
   }
 
   /** One request, restarted (a bounded number of times) when its stream breaks off. */
-  private async turn() {
+  private async turn(): Promise<TurnResult> {
     const { settings, request } = this;
     for (;;) {
       // Every request, a restarted one too, may only use what is left of the build's budget.
       const remaining = request.budget.maxOutputTokens - this.meter.outputTokens;
       if (remaining <= 0) throw budgetError('tokens', request);
-      const maxTokens = Math.min(settings.maxTokensPerTurn, remaining);
+      const maxTokens = capMaxTokens(settings.model, Math.min(settings.maxTokensPerTurn, remaining));
+      const ticker = this.thinkingTicker();
       try {
         const result = await streamTurn(
           this.client,
@@ -307,21 +369,24 @@ export class ClaudeConversation {
             max_tokens: maxTokens,
             system: SYSTEM,
             tools: [...TOOLS],
-            tool_choice: { type: 'any' },
+            ...requestShape(settings.model, settings.effort),
             messages: withMovingBreakpoint(this.messages),
           },
           {
             signal: this.signal,
             idleTimeoutMs: settings.streamIdleTimeoutMs,
             onToolUseDone: this.onToolUseDone,
+            onThinking: ticker.onThinking,
             model: settings.model,
           },
         );
         this.meter.add(result.usage);
+        this.roundMeter.add(result.usage);
         return result;
       } catch (e) {
         if (!(e instanceof StreamBroken)) throw e;
         this.meter.add(e.usage);
+        this.roundMeter.add(e.usage);
         if (this.streamRetries >= settings.maxStreamRetries) throw streamsKeptBreaking(e);
         this.streamRetries++;
         this.log.warn(
@@ -336,6 +401,8 @@ export class ClaudeConversation {
         await sleep(delay * (1 - Math.random() * 0.25), this.signal).catch(() => {
           throw abortReason(this.signal);
         });
+      } finally {
+        ticker.stop();
       }
     }
   }

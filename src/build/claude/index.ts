@@ -1,19 +1,24 @@
 import type { Logger } from '../../log.js';
-import { type Builder, type BuildRequest, type BuildResult, withUsage } from '../types.js';
+import {
+  type Builder,
+  type BuildRequest,
+  type BuildResult,
+  NO_USAGE,
+  type RepairRequest,
+  withUsage,
+} from '../types.js';
 import { APP_LIMITS, type AppLimits } from '../validate.js';
 import { createAnthropicClient } from './client.js';
 import { budgetError, ClaudeConversation } from './conversation.js';
+import { DEFAULT_CLAUDE_MODEL, type Effort, pricingFor, type TokenPrices } from './models.js';
 import { abortReason } from './stream.js';
-import type { TokenPrices } from './usage.js';
 
+export { DEFAULT_CLAUDE_MODEL } from './models.js';
 export { PROMPT_VERSION } from './system-prompt.js';
 export type { TokenPrices } from './usage.js';
 
-/** Default model when neither the plan nor ANTHROPIC_MODEL names one. */
-export const DEFAULT_CLAUDE_MODEL = 'claude-sonnet-5-5';
-
 /**
- * Options of {@link createClaudeBuilder}. Only `apiKey`, `prices` and `logger` are required;
+ * Options of {@link createClaudeBuilder}. Only `apiKey` and `logger` are required;
  * the rest have production defaults, and the retry and timing knobs exist so tests stay quick.
  */
 export interface ClaudeBuilderOptions {
@@ -22,7 +27,15 @@ export interface ClaudeBuilderOptions {
   readonly baseURL?: string;
   /** ANTHROPIC_MODEL; a plan's `BuildRequest.model` wins. Default {@link DEFAULT_CLAUDE_MODEL}. */
   readonly model?: string;
-  readonly prices: TokenPrices;
+  /**
+   * Prices of a model the table in models.ts does not know (ANTHROPIC_PRICE_*); a known
+   * model is always priced from the table.
+   */
+  readonly prices?: TokenPrices;
+  /** ANTHROPIC_EFFORT; a plan's `BuildRequest.effort` wins. Default: the model's own. */
+  readonly effort?: Effort;
+  /** While the model thinks, the card's line changes this often. Default 5000. */
+  readonly thinkingTickMs?: number;
   /** ANTHROPIC_TIMEOUT_MS: how long one request may wait for its response to start. Default 600 000. */
   readonly timeoutMs?: number;
   readonly logger: Logger;
@@ -62,50 +75,87 @@ export function createClaudeBuilder(options: ClaudeBuilderOptions): Builder {
     maxRetries: options.maxRetries ?? 2,
     logger,
   });
+  /**
+   * Runs one round of a conversation (the build, or a repair) within the build's wall-time
+   * budget and the caller's signal; a failure carries what the round used, since it was billed.
+   */
+  async function round(
+    request: BuildRequest,
+    signal: AbortSignal,
+    log: Logger,
+    work: (signal: AbortSignal) => Promise<BuildResult>,
+    usage: () => BuildResult['usage'],
+  ): Promise<BuildResult> {
+    signal.throwIfAborted();
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const wallMs = request.budget.wallTimeMs;
+    const timer = setTimeout(
+      () => controller.abort(budgetError('time', request)),
+      Math.max(0, wallMs - Math.min(WALL_TIME_MARGIN_MAX_MS, wallMs / 20)),
+    );
+    try {
+      const result = await work(controller.signal);
+      log.info({ usage: result.usage, files: result.files.length }, 'claude build done');
+      return result;
+    } catch (e) {
+      // The tokens of a failed build were billed too: the processor writes them on the build row.
+      log.warn({ usage: usage(), err: e instanceof Error ? e.message : String(e) }, 'claude build failed');
+      throw withUsage(e, usage());
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
   return {
     name: 'claude',
     label: `Claude (${defaultModel})`,
     async build(request: BuildRequest): Promise<BuildResult> {
-      request.signal.throwIfAborted();
       const model = request.model ?? defaultModel;
       const log = logger.child({ buildId: request.buildId, sessionId: request.sessionId, model });
-      const controller = new AbortController();
-      const onAbort = () => controller.abort(abortReason(request.signal));
-      request.signal.addEventListener('abort', onAbort, { once: true });
-      const wallMs = request.budget.wallTimeMs;
-      const timer = setTimeout(
-        () => controller.abort(budgetError('time', request)),
-        Math.max(0, wallMs - Math.min(WALL_TIME_MARGIN_MAX_MS, wallMs / 20)),
-      );
-      const conversation = new ClaudeConversation(
-        client,
-        {
-          model,
-          prices: options.prices,
-          limits: options.limits ?? APP_LIMITS,
-          maxTurns: options.maxTurns ?? 12,
-          maxTokensPerTurn: options.maxTokensPerTurn ?? 32_000,
-          maxStreamRetries: options.maxStreamRetries ?? 2,
-          streamRetryDelayMs: options.streamRetryDelayMs ?? 1000,
-          streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 120_000,
-        },
+      let conversation: ClaudeConversation | undefined;
+      const withRepair = (result: BuildResult): BuildResult => ({
+        ...result,
+        repair: (repair: RepairRequest) =>
+          round(
+            request,
+            repair.signal,
+            log.child({ repair: repair.attempt }),
+            (signal) => conversation!.repair({ ...repair, signal }),
+            () => conversation!.usage(),
+          ).then(withRepair),
+      });
+      const result = await round(
         request,
-        controller.signal,
+        request.signal,
         log,
+        (signal) => {
+          const effort = request.effort ?? options.effort;
+          conversation = new ClaudeConversation(
+            client,
+            {
+              model,
+              pricing: pricingFor(model, options.prices),
+              ...(effort ? { effort } : {}),
+              limits: options.limits ?? APP_LIMITS,
+              maxTurns: options.maxTurns ?? 12,
+              maxTokensPerTurn: options.maxTokensPerTurn ?? 32_000,
+              maxStreamRetries: options.maxStreamRetries ?? 2,
+              streamRetryDelayMs: options.streamRetryDelayMs ?? 1000,
+              streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 120_000,
+              thinkingTickMs: options.thinkingTickMs ?? 5000,
+            },
+            request,
+            signal,
+            log,
+          );
+          return conversation.run();
+        },
+        () => conversation?.usage() ?? { ...NO_USAGE },
       );
-      try {
-        const result = await conversation.run();
-        log.info({ usage: result.usage, files: result.files.length }, 'claude build done');
-        return result;
-      } catch (e) {
-        // The tokens of a failed build were billed too: the processor writes them on the build row.
-        const usage = conversation.usage();
-        log.warn({ usage, err: e instanceof Error ? e.message : String(e) }, 'claude build failed');
-        throw withUsage(e, usage);
-      } finally {
-        clearTimeout(timer);
-        request.signal.removeEventListener('abort', onAbort);
-      }
+      return withRepair(result);
     },
   };
 }

@@ -23,12 +23,37 @@ export interface StreamedToolUse {
   complete: boolean;
 }
 
-/** Blocks we do not send back (thinking and the like are not enabled). */
+/**
+ * A thinking block: sent back with the rest of its turn exactly as received (the signature
+ * covers it). With the default `display: "omitted"` its text is empty and only the signature
+ * arrives (`signature_delta`, just before `content_block_stop`).
+ */
+export interface StreamedThinking {
+  readonly type: 'thinking';
+  thinking: string;
+  signature: string;
+  /** Set at `content_block_stop`; a block cut off by `max_tokens` has no signature and is not sent back. */
+  complete: boolean;
+}
+
+/** Thinking the API encrypted: `data` is opaque and goes back unchanged. */
+export interface StreamedRedactedThinking {
+  readonly type: 'redacted_thinking';
+  readonly data: string;
+  complete: boolean;
+}
+
+/** Blocks of a kind the builder never asks for (server tools and the like). */
 export interface StreamedOther {
   readonly type: 'other';
 }
 
-export type StreamedBlock = StreamedText | StreamedToolUse | StreamedOther;
+export type StreamedBlock =
+  | StreamedText
+  | StreamedToolUse
+  | StreamedThinking
+  | StreamedRedactedThinking
+  | StreamedOther;
 
 /** One complete answer: the stream reached `message_stop`. */
 export interface TurnResult {
@@ -44,6 +69,8 @@ export interface TurnOptions {
   readonly idleTimeoutMs: number;
   /** Called as each tool call's input is complete, while the stream goes on. */
   readonly onToolUseDone?: (block: StreamedToolUse) => void;
+  /** Called when a thinking block starts and when it ends: the model is thinking meanwhile. */
+  readonly onThinking?: (thinking: boolean) => void;
   /** The model named in error messages. */
   readonly model: string;
 }
@@ -113,7 +140,17 @@ export async function streamTurn(
           case 'content_block_start': {
             const block = event.content_block;
             if (block.type === 'text') blocks[event.index] = { type: 'text', text: block.text ?? '' };
-            else if (block.type === 'tool_use') {
+            else if (block.type === 'thinking') {
+              blocks[event.index] = {
+                type: 'thinking',
+                thinking: block.thinking ?? '',
+                signature: block.signature ?? '',
+                complete: false,
+              };
+              options.onThinking?.(true);
+            } else if (block.type === 'redacted_thinking') {
+              blocks[event.index] = { type: 'redacted_thinking', data: block.data, complete: false };
+            } else if (block.type === 'tool_use') {
               blocks[event.index] = {
                 type: 'tool_use',
                 id: block.id,
@@ -129,6 +166,10 @@ export async function streamTurn(
             if (event.delta.type === 'text_delta' && block?.type === 'text') block.text += event.delta.text;
             else if (event.delta.type === 'input_json_delta' && block?.type === 'tool_use') {
               block.json += event.delta.partial_json;
+            } else if (event.delta.type === 'thinking_delta' && block?.type === 'thinking') {
+              block.thinking += event.delta.thinking;
+            } else if (event.delta.type === 'signature_delta' && block?.type === 'thinking') {
+              block.signature += event.delta.signature;
             }
             break;
           }
@@ -137,6 +178,11 @@ export async function streamTurn(
             if (block?.type === 'tool_use') {
               block.complete = true;
               options.onToolUseDone?.(block);
+            } else if (block?.type === 'thinking') {
+              block.complete = block.signature !== '';
+              options.onThinking?.(false);
+            } else if (block?.type === 'redacted_thinking') {
+              block.complete = true;
             }
             break;
           }

@@ -5,7 +5,7 @@ import { APP_LIMITS, formatBytes } from '../validate.js';
  * (`builds.prompt_version`). Bump it with every change to the text below or to tools.ts, so
  * a change in the apps people get can be traced to the prompt that made them.
  */
-export const PROMPT_VERSION = 'claude-1';
+export const PROMPT_VERSION = 'claude-2';
 
 /** What Claude is asked to build, and how. Stable across builds so it can be cached. */
 export const SYSTEM_PROMPT = `You are the app builder of SpawnAI. Someone asked for an app in a chat. You write it; it starts running as soon as you call \`finish\`, and they open the link straight away, so it has to work the first time.

@@ -37,12 +37,16 @@ const UNFINISHED: BuildStatus[] = ['queued', 'building', 'deploying'];
 export class BuildsRepo {
   constructor(private readonly db: Db) {}
 
-  /** Inserts a build; undefined when a build for the same request key exists already. */
+  /**
+   * Inserts a build; undefined when a build for the same request exists already. No conflict
+   * target: a concurrent twin may hit the (session, iteration) index before the request-key
+   * one, and with a target Postgres would raise that conflict instead of skipping it.
+   */
   async createOnce(input: NewBuild): Promise<BuildRow | undefined> {
     const [row] = await this.db
       .insert(builds)
       .values({ ...input, status: 'queued' })
-      .onConflictDoNothing({ target: builds.requestKey })
+      .onConflictDoNothing()
       .returning();
     return row && toRow(row);
   }

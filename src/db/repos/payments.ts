@@ -49,6 +49,22 @@ export class PaymentsRepo {
     return row && toRow(row);
   }
 
+  /**
+   * Marks a pending checkout whose payment does not match the order (`mismatch`: nothing is
+   * granted); returns the row only for the one caller that made the change.
+   */
+  async markMismatchOnce(
+    checkoutSessionId: string,
+    patch: Partial<Pick<PaymentRow, 'stripeEventId' | 'stripePaymentIntentId' | 'stripeSubscriptionId'>>,
+  ): Promise<PaymentRow | undefined> {
+    const [row] = await this.db
+      .update(payments)
+      .set({ ...patch, status: 'mismatch', updatedAt: new Date() })
+      .where(and(eq(payments.stripeCheckoutSessionId, checkoutSessionId), eq(payments.status, 'pending')))
+      .returning();
+    return row && toRow(row);
+  }
+
   async findByCheckoutSession(id: string): Promise<PaymentRow | undefined> {
     const [row] = await this.db.select().from(payments).where(eq(payments.stripeCheckoutSessionId, id));
     return row && toRow(row);

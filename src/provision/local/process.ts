@@ -1,41 +1,23 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { open, stat, truncate, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { open, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
-import path from 'node:path';
+import { constants as osConstants } from 'node:os';
 import { SpawnError } from '../../errors.js';
 import { sleep } from '../../util/time.js';
+import type { Launch } from './sandbox.js';
 
 /** How long an app may take to exit after SIGTERM before its group gets SIGKILL. */
 export const TERM_GRACE_MS = 3_000;
 /** How long to wait for the exit after SIGKILL before giving up on it. */
 const KILL_WAIT_MS = 2_000;
 /** Pause between two connection attempts while an app starts. */
-const LISTEN_POLL_MS = 100;
+const LISTEN_POLL_MS = 25;
 const CONNECT_TIMEOUT_MS = 1_000;
 /** How much of the log end is read when quoting its last lines. */
 const LOG_TAIL_BYTES = 64 * 1024;
 const LOG_LINE_MAX_CHARS = 300;
 const INTERNAL_FRAME = /^\s+at (?:.* \()?node:internal\//;
-
-const FLAGS = process.allowedNodeEnvironmentFlags;
-/** Node 20 calls the permission model experimental; later versions have `--permission`. */
-const PERMISSION_FLAG = FLAGS.has('--permission') ? '--permission' : '--experimental-permission';
-const QUIET_FLAGS = FLAGS.has('--disable-warning') ? ['--disable-warning=ExperimentalWarning'] : [];
-
-/**
- * Node's arguments for an app: the permission model limited to `appDir` (no child processes,
- * workers or addons), a heap limit, then the entry file.
- */
-export function nodeArgs(appDir: string, entry: string, memoryMb: number): string[] {
-  return [
-    PERMISSION_FLAG,
-    `--allow-fs-read=${appDir}`,
-    `--allow-fs-write=${appDir}`,
-    `--max-old-space-size=${memoryMb}`,
-    ...QUIET_FLAGS,
-    path.join(appDir, ...entry.split('/')),
-  ];
-}
 
 export interface ExitInfo {
   readonly code: number | null;
@@ -58,15 +40,16 @@ export interface AppProcess {
 export interface StartAppOptions {
   readonly sessionId: string;
   readonly appDir: string;
-  readonly entry: string;
-  readonly port: number;
-  readonly memoryMb: number;
+  readonly launch: Launch;
   readonly logFile: string;
+  /** Started through bubblewrap, which reports the app's death by signal N as exit code 128 + N. */
+  readonly sandboxed: boolean;
 }
 
 /**
- * Starts `node <entry>` in `appDir` in its own process group, with an environment of only
- * PORT and NODE_ENV, stdout and stderr appended to `logFile`.
+ * Starts the app's launcher in its own process group, with only the launch's environment
+ * (nothing of the service's: generated code never sees a secret), stdout and stderr appended
+ * to `logFile`.
  */
 export async function startApp(options: StartAppOptions): Promise<AppProcess> {
   const log = await open(options.logFile, 'a');
@@ -75,10 +58,9 @@ export async function startApp(options: StartAppOptions): Promise<AppProcess> {
   let exited: Promise<ExitInfo>;
   let started: Promise<Error | undefined>;
   try {
-    child = spawn(process.execPath, nodeArgs(options.appDir, options.entry, options.memoryMb), {
+    child = spawn(options.launch.command, [...options.launch.args], {
       cwd: options.appDir,
-      // Nothing of the service's own environment: generated code never sees a secret.
-      env: { PORT: String(options.port), NODE_ENV: 'production' },
+      env: { ...options.launch.env },
       detached: true,
       stdio: ['ignore', log.fd, log.fd],
     });
@@ -89,7 +71,7 @@ export async function startApp(options: StartAppOptions): Promise<AppProcess> {
     });
     exited = new Promise<ExitInfo>((resolve) => {
       child.once('exit', (code, signal) => {
-        exit = { code, signal };
+        exit = options.sandboxed ? normalizeExit(code, signal) : { code, signal };
         resolve(exit);
       });
     });
@@ -99,7 +81,7 @@ export async function startApp(options: StartAppOptions): Promise<AppProcess> {
   }
   const error = await started;
   if (error || child.pid === undefined) {
-    throw new SpawnError('ERR_DEPLOY_FAILED', 'The app could not be started: node did not start.', {
+    throw new SpawnError('ERR_DEPLOY_FAILED', 'The app could not be started: its launcher did not start.', {
       cause: error,
     });
   }
@@ -119,9 +101,16 @@ export async function startApp(options: StartAppOptions): Promise<AppProcess> {
   return app;
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** bubblewrap exits with 128 + N when the app was killed by signal N: report it as the signal. */
+function normalizeExit(code: number | null, signal: NodeJS.Signals | null): ExitInfo {
+  if (signal || code === null || code <= 128 || code > 128 + 64) return { code, signal };
+  const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
+  return name ? { code: null, signal: name as NodeJS.Signals } : { code, signal };
+}
+
+function canConnect(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
+    const socket = createConnection({ path: socketPath });
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);
@@ -138,10 +127,13 @@ export type ListenOutcome =
   | { readonly kind: 'timeout' }
   | { readonly kind: 'aborted' };
 
-/** Waits until `app` accepts TCP connections on 127.0.0.1:`port`, exits, times out or is aborted. */
+/**
+ * Waits until the app's preview socket accepts connections (the bridge opens it once the app
+ * listens on PORT), or the app exits, or time runs out, or `signal` aborts.
+ */
 export async function waitUntilListening(
   app: AppProcess,
-  port: number,
+  socketPath: string,
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<ListenOutcome> {
@@ -149,8 +141,7 @@ export async function waitUntilListening(
   for (;;) {
     if (signal.aborted) return { kind: 'aborted' };
     if (app.exit) return { kind: 'exited', exit: app.exit };
-    if (await canConnect(port)) {
-      // The connection may have reached someone else if the app died on EADDRINUSE.
+    if (existsSync(socketPath) && (await canConnect(socketPath))) {
       if (app.exit) return { kind: 'exited', exit: app.exit };
       return { kind: 'listening' };
     }
@@ -159,16 +150,45 @@ export async function waitUntilListening(
   }
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
+function send(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(-pid, signal);
+    process.kill(pid, signal);
   } catch {
+    // already gone
+  }
+}
+
+async function commandName(pid: number): Promise<string | undefined> {
+  try {
+    return (await readFile(`/proc/${pid}/comm`, 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every process below `pid` (Linux /proc), children before grandchildren. */
+export async function descendantsOf(pid: number): Promise<number[]> {
+  if (!existsSync('/proc/self/stat')) return [];
+  const parents = new Map<number, number[]>();
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
     try {
-      process.kill(pid, signal);
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
     } catch {
-      // already gone
+      // gone meanwhile
     }
   }
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of parents.get(queue.shift()!) ?? []) {
+      out.push(child);
+      queue.push(child);
+    }
+  }
+  return out;
 }
 
 async function waitUntil(
@@ -185,21 +205,55 @@ async function waitUntil(
 }
 
 /**
- * Ends the process group of `pid`: SIGTERM, then SIGKILL after {@link TERM_GRACE_MS}.
+ * Ends an app started as `pid` (its launcher): SIGTERM to the app itself, so it can close
+ * cleanly, then SIGKILL to the whole tree and to `alsoKill` after {@link TERM_GRACE_MS}.
+ * bubblewrap is spared the SIGTERM: it would die at once and take the app with it unwarned.
  * `isGone` tells when it has exited; `wake` (the child's exit) ends waits early.
  *
- * @returns whether the process is gone.
+ * @returns whether the app is gone.
  */
-export async function terminateGroup(
+export async function terminateApp(
   pid: number,
   isGone: () => Promise<boolean>,
-  wake?: Promise<unknown>,
+  options: { readonly wake?: Promise<unknown>; readonly alsoKill?: () => Promise<void> } = {},
 ): Promise<boolean> {
   if (await isGone()) return true;
-  signalGroup(pid, 'SIGTERM');
-  if (await waitUntil(isGone, TERM_GRACE_MS, wake)) return true;
-  signalGroup(pid, 'SIGKILL');
-  return waitUntil(isGone, KILL_WAIT_MS, wake);
+  const tree = [pid, ...(await descendantsOf(pid))];
+  let termed = 0;
+  for (const p of tree) {
+    if ((await commandName(p)) === 'bwrap') continue;
+    send(p, 'SIGTERM');
+    termed += 1;
+  }
+  if (termed > 0 && (await waitUntil(isGone, TERM_GRACE_MS, options.wake))) return true;
+  send(-pid, 'SIGKILL');
+  for (const p of [pid, ...(await descendantsOf(pid))]) send(p, 'SIGKILL');
+  await options.alsoKill?.();
+  return waitUntil(isGone, KILL_WAIT_MS, options.wake);
+}
+
+/** Resident memory of `pid` and every process below it, in MiB (Linux /proc; 0 elsewhere). */
+export async function treeRssMb(pid: number): Promise<number> {
+  let kb = 0;
+  for (const p of [pid, ...(await descendantsOf(pid))]) {
+    try {
+      const match = /^VmRSS:\s+(\d+) kB$/m.exec(await readFile(`/proc/${p}/status`, 'utf8'));
+      kb += match ? Number(match[1]) : 0;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return kb / 1024;
+}
+
+/** When `pid` started (clock ticks after boot, from /proc), to tell it from a later process with its id. */
+export async function processStartTime(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether nothing listens on `port` on any local address. */

@@ -1,7 +1,10 @@
 import { SpawnError } from '../../errors.js';
 import { type ProviderHttp, scrubProviderText } from '../resilience/http.js';
 
-/** Deployment statuses Railway documents. */
+/**
+ * Railway's `DeploymentStatus` enum, from its public GraphQL schema
+ * (https://docs.railway.com/reference/public-api, introspection).
+ */
 export type RailwayDeploymentStatus =
   | 'QUEUED'
   | 'WAITING'
@@ -11,6 +14,7 @@ export type RailwayDeploymentStatus =
   | 'SUCCESS'
   | 'FAILED'
   | 'CRASHED'
+  | 'REMOVING'
   | 'REMOVED'
   | 'SLEEPING'
   | 'SKIPPED'
@@ -30,10 +34,32 @@ export interface RailwayService {
   readonly domain: string | undefined;
 }
 
+/**
+ * How the token is sent: account and workspace tokens as `Authorization: Bearer`, a project
+ * token (one environment of one project) as `Project-Access-Token`
+ * (https://docs.railway.com/reference/public-api#authentication).
+ */
+export type RailwayTokenType = 'account' | 'workspace' | 'project';
+
+/** Registry login for a private runtime image (`RegistryCredentialsInput`; Railway Pro plan). */
+export interface RegistryCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
 export interface RailwayApiOptions {
   readonly http: ProviderHttp;
   readonly projectId: string;
   readonly environmentId: string;
+  readonly tokenType?: RailwayTokenType;
+}
+
+/** The header that carries a Railway token of this type. */
+export function railwayAuthHeaders(
+  token: string,
+  type: RailwayTokenType = 'account',
+): Record<string, string> {
+  return type === 'project' ? { 'project-access-token': token } : { authorization: `Bearer ${token}` };
 }
 
 interface CallOptions {
@@ -46,39 +72,35 @@ interface GraphQlError {
   readonly message?: unknown;
 }
 
-/** Services are read in pages of this many. */
+/** Service instances are read in pages of this many. */
 const SERVICES_PAGE_SIZE = 100;
 
-const SERVICES_QUERY = `query spawnServices($projectId: String!, $after: String) {
-  project(id: $projectId) {
-    services(first: ${SERVICES_PAGE_SIZE}, after: $after) {
+// `Service.serviceInstances` is deprecated: "Use environment.serviceInstances for properly scoped
+// access control" (Railway's public schema); a project token sees only its own environment.
+const SERVICES_QUERY = `query spawnServices($projectId: String!, $environmentId: String!, $after: String) {
+  environment(id: $environmentId, projectId: $projectId) {
+    serviceInstances(first: ${SERVICES_PAGE_SIZE}, after: $after) {
       pageInfo { hasNextPage endCursor }
-      edges { node { id name serviceInstances { edges { node {
-        environmentId
+      edges { node {
+        serviceId
+        serviceName
         latestDeployment { id status }
         domains { serviceDomains { id domain } }
-      } } } } }
+      } }
     }
   }
 }`;
 
 interface ServicesData {
-  project: {
-    services: {
+  environment: {
+    serviceInstances: {
       pageInfo?: { hasNextPage?: boolean; endCursor?: string | null };
       edges: {
         node: {
-          id: string;
-          name: string;
-          serviceInstances?: {
-            edges: {
-              node: {
-                environmentId: string;
-                latestDeployment?: RailwayDeployment | null;
-                domains?: { serviceDomains?: { id: string; domain: string }[] };
-              };
-            }[];
-          };
+          serviceId: string;
+          serviceName: string;
+          latestDeployment?: RailwayDeployment | null;
+          domains?: { serviceDomains?: { id: string; domain: string }[] };
         };
       }[];
     };
@@ -95,11 +117,13 @@ export class RailwayApi {
   private readonly http: ProviderHttp;
   readonly projectId: string;
   readonly environmentId: string;
+  private readonly tokenType: RailwayTokenType;
 
   constructor(options: RailwayApiOptions) {
     this.http = options.http;
     this.projectId = options.projectId;
     this.environmentId = options.environmentId;
+    this.tokenType = options.tokenType ?? 'account';
   }
 
   private async call<T>(query: string, variables: Record<string, unknown>, options: CallOptions): Promise<T> {
@@ -132,10 +156,16 @@ export class RailwayApi {
       errors.map((e) => (typeof e.message === 'string' ? e.message : 'unknown error')).join('; '),
     );
     if (/not authori[sz]ed|unauthori[sz]ed|unauthenticated|invalid token/i.test(message)) {
+      const hint =
+        this.tokenType === 'project'
+          ? 'check RAILWAY_API_TOKEN: a project token works only in the project and environment it was made for (RAILWAY_PROJECT_ID, RAILWAY_ENVIRONMENT_ID)'
+          : 'check RAILWAY_API_TOKEN (an account or workspace token; for a project token set RAILWAY_TOKEN_TYPE=project)';
       return new SpawnError(
         'ERR_CONFIG',
-        `Railway refused our credentials while trying to ${what} (${message}); check RAILWAY_API_TOKEN`,
-        { userMessage: "Railway refused this server's credentials; the operator needs to fix them." },
+        `Railway refused our credentials while trying to ${what} (${message}); ${hint}`,
+        {
+          userMessage: "Railway refused this server's credentials; the operator needs to fix them.",
+        },
       );
     }
     if (/not found/i.test(message)) return new SpawnError('ERR_NOT_FOUND', `Railway: ${message} (${what})`);
@@ -153,33 +183,43 @@ export class RailwayApi {
     return new SpawnError('ERR_DEPLOY_FAILED', `Railway refused to ${what}: ${message}`);
   }
 
-  /** Every service of the project, with its deployment and domain in our environment. */
+  /** Every service of our environment, with its deployment and domain there. */
   async services(signal?: AbortSignal): Promise<RailwayService[]> {
     const out: RailwayService[] = [];
     let after: string | undefined;
     for (;;) {
-      const data = await this.call<ServicesData>(
-        SERVICES_QUERY,
-        { projectId: this.projectId, ...(after ? { after } : {}) },
-        { what: 'list the services', ...(signal ? { signal } : {}) },
-      );
-      if (!data.project)
-        throw new SpawnError('ERR_CONFIG', 'Railway: RAILWAY_PROJECT_ID names no project we can see');
-      for (const { node } of data.project.services.edges) {
-        const instance = node.serviceInstances?.edges
-          .map((e) => e.node)
-          .find((i) => i.environmentId === this.environmentId);
+      let data: ServicesData;
+      try {
+        data = await this.call<ServicesData>(
+          SERVICES_QUERY,
+          { projectId: this.projectId, environmentId: this.environmentId, ...(after ? { after } : {}) },
+          { what: 'list the services', ...(signal ? { signal } : {}) },
+        );
+      } catch (e) {
+        if (e instanceof SpawnError && e.code === 'ERR_NOT_FOUND') throw this.noEnvironment(e);
+        throw e;
+      }
+      if (!data.environment) throw this.noEnvironment();
+      for (const { node } of data.environment.serviceInstances.edges) {
         out.push({
-          id: node.id,
-          name: node.name,
-          latestDeployment: instance?.latestDeployment ?? undefined,
-          domain: instance?.domains?.serviceDomains?.[0]?.domain,
+          id: node.serviceId,
+          name: node.serviceName,
+          latestDeployment: node.latestDeployment ?? undefined,
+          domain: node.domains?.serviceDomains?.[0]?.domain,
         });
       }
-      const page = data.project.services.pageInfo;
+      const page = data.environment.serviceInstances.pageInfo;
       if (!page?.hasNextPage || !page.endCursor) return out;
       after = page.endCursor;
     }
+  }
+
+  private noEnvironment(cause?: unknown): SpawnError {
+    return new SpawnError(
+      'ERR_CONFIG',
+      'Railway: RAILWAY_ENVIRONMENT_ID and RAILWAY_PROJECT_ID name no environment this token can see',
+      cause ? { cause } : {},
+    );
   }
 
   /** Creates a service from the runtime image; Railway deploys it in the environment by itself. */
@@ -187,6 +227,7 @@ export class RailwayApi {
     name: string,
     image: string,
     variables: Record<string, string>,
+    registryCredentials: RegistryCredentials | undefined,
     signal?: AbortSignal,
   ): Promise<{ id: string; name: string }> {
     const data = await this.call<{ serviceCreate: { id: string; name: string } }>(
@@ -198,6 +239,7 @@ export class RailwayApi {
           name,
           source: { image },
           variables,
+          ...(registryCredentials ? { registryCredentials } : {}),
         },
       },
       { what: 'create the service', ...(signal ? { signal } : {}) },

@@ -9,7 +9,8 @@ import { backoffMs, pollDelayMs } from '../resilience/retry.js';
 import {
   assertDownloadableBundleUrl,
   deployFailedError,
-  FAILURE_LOG_LINES,
+  FAILURE_LOG_FETCH_LINES,
+  failureCause,
   RUNTIME_PORT,
   runtimeVariables,
 } from '../resilience/runtime.js';
@@ -18,7 +19,13 @@ import { Snapshot } from '../resilience/snapshot.js';
 import type { Deployment, DeployRequest, ProviderName, ProviderService } from '../types.js';
 import { SERVICE_NAME_PREFIX, serviceNameFor, sessionIdFromServiceName } from '../types.js';
 import { cancelledError } from '../wait.js';
-import { RailwayApi, type RailwayService } from './api.js';
+import {
+  RailwayApi,
+  type RailwayService,
+  type RailwayTokenType,
+  type RegistryCredentials,
+  railwayAuthHeaders,
+} from './api.js';
 
 export const RAILWAY_LABEL = 'Railway';
 /** Longest a deploy may take on Railway unless `deployTimeoutMs` says otherwise. */
@@ -31,8 +38,12 @@ const CREATE_ATTEMPTS = 3;
 export interface RailwayProviderOptions {
   /** The GraphQL endpoint (RAILWAY_API_URL). */
   readonly apiUrl: string;
-  /** Account or workspace token (RAILWAY_API_TOKEN), sent as a Bearer token. */
+  /** RAILWAY_API_TOKEN: an account or workspace token (Bearer) or a project token. */
   readonly token: string;
+  /** RAILWAY_TOKEN_TYPE; default `account`. */
+  readonly tokenType?: RailwayTokenType;
+  /** Login for a private RUNTIME_IMAGE, sent when a service is created. */
+  readonly registryCredentials?: RegistryCredentials;
   readonly projectId: string;
   readonly environmentId: string;
   /** The runtime image every service runs (RUNTIME_IMAGE). */
@@ -46,10 +57,13 @@ export interface RailwayProviderOptions {
   readonly breaker?: CircuitBreaker;
   /** Per-request timeout; default PROVIDER_REQUEST_TIMEOUT_MS. */
   readonly requestTimeoutMs?: number;
+  /** The clock of the cached service listing (tests). */
+  readonly now?: () => number;
 }
 
 const SUCCEEDED = new Set(['SUCCESS', 'SLEEPING']);
-const FAILED = new Set(['FAILED', 'CRASHED', 'REMOVED', 'SKIPPED']);
+// REMOVING: the deployment is being taken down (replaced or deleted); it will not come up.
+const FAILED = new Set(['FAILED', 'CRASHED', 'REMOVING', 'REMOVED', 'SKIPPED']);
 
 function outcomeOf(status: string): DeployOutcome {
   if (SUCCEEDED.has(status)) return 'succeeded';
@@ -86,16 +100,21 @@ export function createRailwayProvider(options: RailwayProviderOptions): GuardedP
   const http = new ProviderHttp({
     label: RAILWAY_LABEL,
     baseUrl: options.apiUrl,
-    headers: { authorization: `Bearer ${options.token}` },
+    headers: railwayAuthHeaders(options.token, options.tokenType),
     credentialVar: 'RAILWAY_API_TOKEN',
     breaker,
     logger,
     ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
   });
-  const api = new RailwayApi({ http, projectId: options.projectId, environmentId: options.environmentId });
+  const api = new RailwayApi({
+    http,
+    projectId: options.projectId,
+    environmentId: options.environmentId,
+    ...(options.tokenType ? { tokenType: options.tokenType } : {}),
+  });
   const deployTimeoutMs = options.deployTimeoutMs ?? RAILWAY_DEPLOY_TIMEOUT_MS;
   const locks = new KeyedSerializer();
-  const listing = new Snapshot(() => api.services());
+  const listing = new Snapshot(() => api.services(), undefined, options.now);
 
   /** The session's service, creating it when there is none; extra copies are removed. */
   async function ensureService(
@@ -120,7 +139,13 @@ export function createRailwayProvider(options: RailwayProviderOptions): GuardedP
       }
       request.onProgress(`${RAILWAY_LABEL}: creating the service`);
       try {
-        const created = await api.createService(name, options.image, variables, signal);
+        const created = await api.createService(
+          name,
+          options.image,
+          variables,
+          options.registryCredentials,
+          signal,
+        );
         logger.info({ serviceId: created.id, name }, 'service created');
         return {
           service: { id: created.id, name: created.name, latestDeployment: undefined, domain: undefined },
@@ -195,7 +220,18 @@ export function createRailwayProvider(options: RailwayProviderOptions): GuardedP
       outcome: outcomeOf,
       onStatus: (status) => request.onProgress(`${RAILWAY_LABEL}: deployment ${status.toLowerCase()}`),
       failure: async (status, s) => {
-        const lines = await api.deploymentLogs(deploymentId, FAILURE_LOG_LINES * 2, s).catch(() => []);
+        const lines = await api.deploymentLogs(deploymentId, FAILURE_LOG_FETCH_LINES, s).catch(() => []);
+        logger.warn(
+          {
+            provider: 'railway',
+            sessionId: request.sessionId,
+            serviceId: service.id,
+            deploymentId,
+            status,
+            cause: failureCause(lines),
+          },
+          'deployment failed',
+        );
         return deployFailedError(RAILWAY_LABEL, status, lines);
       },
       signal,

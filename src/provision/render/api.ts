@@ -1,5 +1,7 @@
 import { SpawnError } from '../../errors.js';
+import { sleep } from '../../util/time.js';
 import type { ProviderHttp } from '../resilience/http.js';
+import { cancelledError } from '../wait.js';
 
 /** Deploy statuses Render documents. */
 export type RenderDeployStatus =
@@ -34,12 +36,19 @@ export interface RenderServiceSpec {
   readonly plan: string;
   readonly region: string;
   readonly healthCheckPath: string;
+  /** A registry credential of the owner that can pull a private image. */
+  readonly registryCredentialId?: string;
 }
 
 export interface RenderApiOptions {
   readonly http: ProviderHttp;
   readonly ownerId: string;
 }
+
+/** Looks at the deploy list for a deploy Render queued (202) before giving up. */
+const QUEUED_LOOKUPS = 5;
+const QUEUED_LOOKUP_PAUSE_MS = 200;
+const QUEUED_PAGE = 5;
 
 /** Render's list endpoints accept at most this many items per page. */
 const PAGE_SIZE = 100;
@@ -125,7 +134,11 @@ export class RenderApi {
         type: 'web_service',
         name: spec.name,
         ownerId: this.ownerId,
-        image: { ownerId: this.ownerId, imagePath: spec.image },
+        image: {
+          ownerId: this.ownerId,
+          imagePath: spec.image,
+          ...(spec.registryCredentialId ? { registryCredentialId: spec.registryCredentialId } : {}),
+        },
         envVars: envList(spec.envVars),
         serviceDetails: {
           runtime: 'image',
@@ -172,17 +185,20 @@ export class RenderApi {
   }
 
   async latestDeploy(serviceId: string, signal?: AbortSignal): Promise<RenderDeploy | undefined> {
-    const res = await this.http.request({
-      method: 'GET',
-      path: `/services/${encodeURIComponent(serviceId)}/deploys`,
-      query: { limit: 1 },
-      what: "read the service's deploys",
-      ...(signal ? { signal } : {}),
-    });
-    return items<RenderDeploy>(res.body, 'deploy')[0]?.item;
+    return (await this.deploys(serviceId, 1, signal))[0];
   }
 
-  async triggerDeploy(serviceId: string, signal?: AbortSignal): Promise<string> {
+  /**
+   * Starts a deploy and returns its id. Render answers 201 with the deploy, or 202 Queued with
+   * no body when a deploy of the service is already in progress
+   * (https://api-docs.render.com/reference/create-deploy); the queued deploy is then the newest
+   * one in the service's list that was not there before (`previous`, the newest before).
+   */
+  async triggerDeploy(
+    serviceId: string,
+    previous: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<{ id: string; queued: boolean }> {
     const res = await this.http.request({
       method: 'POST',
       path: `/services/${encodeURIComponent(serviceId)}/deploys`,
@@ -193,9 +209,30 @@ export class RenderApi {
       ...(signal ? { signal } : {}),
     });
     const id = (res.body as { id?: unknown } | undefined)?.id;
-    if (typeof id !== 'string')
-      throw new SpawnError('ERR_PROVIDER_UNAVAILABLE', 'Render: the deploy came back without an id');
-    return id;
+    if (typeof id === 'string') return { id, queued: res.status === 202 };
+    for (let look = 1; look <= QUEUED_LOOKUPS; look++) {
+      const newest = (await this.deploys(serviceId, QUEUED_PAGE, signal))[0];
+      if (newest && newest.id !== previous) return { id: newest.id, queued: true };
+      await sleep(QUEUED_LOOKUP_PAUSE_MS * look, signal).catch(() => {
+        throw cancelledError(signal!, 'looking for the queued Render deploy');
+      });
+    }
+    throw new SpawnError(
+      'ERR_PROVIDER_UNAVAILABLE',
+      `Render: the deploy was queued (HTTP ${res.status}) but does not show in the service's deploys`,
+    );
+  }
+
+  /** The service's newest deploys, newest first. */
+  async deploys(serviceId: string, limit: number, signal?: AbortSignal): Promise<RenderDeploy[]> {
+    const res = await this.http.request({
+      method: 'GET',
+      path: `/services/${encodeURIComponent(serviceId)}/deploys`,
+      query: { limit },
+      what: "read the service's deploys",
+      ...(signal ? { signal } : {}),
+    });
+    return items<RenderDeploy>(res.body, 'deploy').map((e) => e.item);
   }
 
   async deploy(serviceId: string, deployId: string, signal?: AbortSignal): Promise<RenderDeploy> {

@@ -9,7 +9,8 @@ import { backoffMs } from '../resilience/retry.js';
 import {
   assertDownloadableBundleUrl,
   deployFailedError,
-  FAILURE_LOG_LINES,
+  FAILURE_LOG_FETCH_LINES,
+  failureCause,
   runtimeVariables,
 } from '../resilience/runtime.js';
 import { KeyedSerializer } from '../resilience/session-lock.js';
@@ -48,6 +49,10 @@ export interface RenderProviderOptions {
   readonly fallback?: ProviderName;
   readonly breaker?: CircuitBreaker;
   readonly requestTimeoutMs?: number;
+  /** RENDER_REGISTRY_CREDENTIAL_ID: the registry credential that pulls a private RUNTIME_IMAGE. */
+  readonly registryCredentialId?: string;
+  /** The clock of the cached service listing (tests). */
+  readonly now?: () => number;
 }
 
 const SUCCEEDED = new Set(['live']);
@@ -91,7 +96,7 @@ export function createRenderProvider(options: RenderProviderOptions): GuardedPro
   const budget = options.createBudget ?? createMemoryCreateBudget();
   const deployTimeoutMs = options.deployTimeoutMs ?? RENDER_DEPLOY_TIMEOUT_MS;
   const locks = new KeyedSerializer();
-  const listing = new Snapshot(() => api.servicesWithPrefix(SERVICE_NAME_PREFIX));
+  const listing = new Snapshot(() => api.servicesWithPrefix(SERVICE_NAME_PREFIX), undefined, options.now);
 
   function quotaError(retryAfterMs: number): SpawnError {
     const apps = `${budget.max} new app${budget.max === 1 ? '' : 's'}`;
@@ -116,6 +121,7 @@ export function createRenderProvider(options: RenderProviderOptions): GuardedPro
           plan: options.plan,
           region: options.region,
           healthCheckPath: RENDER_HEALTH_CHECK_PATH,
+          ...(options.registryCredentialId ? { registryCredentialId: options.registryCredentialId } : {}),
         },
         signal,
       );
@@ -178,7 +184,12 @@ export function createRenderProvider(options: RenderProviderOptions): GuardedPro
     }
     request.onProgress(`${RENDER_LABEL}: deploying the new version`);
     await api.replaceEnvVars(service.id, runtimeVariables(request), signal);
-    return api.triggerDeploy(service.id, signal);
+    const started = await api.triggerDeploy(service.id, latest?.id, signal);
+    if (started.queued) {
+      logger.info({ serviceId: service.id, deployId: started.id }, 'deploy queued behind one in progress');
+      request.onProgress(`${RENDER_LABEL}: deploy queued behind the one in progress`);
+    }
+    return started.id;
   }
 
   async function deployLocked(request: DeployRequest): Promise<Deployment> {
@@ -196,7 +207,18 @@ export function createRenderProvider(options: RenderProviderOptions): GuardedPro
       outcome: outcomeOf,
       onStatus: (status) => request.onProgress(`${RENDER_LABEL}: deploy ${status.replaceAll('_', ' ')}`),
       failure: async (status, s) => {
-        const lines = await api.logs(service.id, FAILURE_LOG_LINES * 2, s).catch(() => []);
+        const lines = await api.logs(service.id, FAILURE_LOG_FETCH_LINES, s).catch(() => []);
+        logger.warn(
+          {
+            provider: 'render',
+            sessionId: request.sessionId,
+            serviceId: service.id,
+            deployId,
+            status,
+            cause: failureCause(lines),
+          },
+          'deploy failed',
+        );
         return deployFailedError(RENDER_LABEL, status, lines);
       },
       signal,

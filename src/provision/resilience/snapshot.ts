@@ -14,16 +14,17 @@ export class Snapshot<T> {
   constructor(
     private readonly load: () => Promise<T>,
     private readonly ttlMs: number = SERVICE_LIST_CACHE_MS,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async get(): Promise<T> {
-    if (this.value && Date.now() - this.value.at < this.ttlMs) return this.value.data;
+    if (this.value && this.now() - this.value.at < this.ttlMs) return this.value.data;
     if (!this.loading) {
       const generation = this.generation;
       this.loading = this.load()
         .then((data) => {
           // A change made while loading makes this result stale already.
-          if (generation === this.generation) this.value = { at: Date.now(), data };
+          if (generation === this.generation) this.value = { at: this.now(), data };
           return data;
         })
         .finally(() => {

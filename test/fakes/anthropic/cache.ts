@@ -1,5 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
 
+// Rules from Anthropic's "Prompt caching" page
+// (https://platform.claude.com/docs/en/build-with-claude/prompt-caching): up to 4 breakpoints,
+// a minimum cacheable prompt length per model (512 tokens for Claude Sonnet 5.5, per
+// https://platform.claude.com/docs/en/models/sonnet-5-5/whats-new-sonnet-5-5), a lookback of
+// about 20 blocks from each breakpoint, and usage split into input, cache read and cache write.
+
 /** Blocks the API looks back over from a breakpoint for an earlier cache entry. */
 const LOOKBACK_BLOCKS = 20;
 
@@ -74,7 +80,8 @@ export class PromptCache {
     private readonly ttlMs = 5 * 60_000,
   ) {}
 
-  account(body: Record<string, unknown>): CacheAccount {
+  /** `minTokens` overrides the cache's own floor (the model's, when the fake knows it). */
+  account(body: Record<string, unknown>, minTokens = this.minTokens): CacheAccount {
     const segs = segments(body);
     const hash: Hash = createHash('sha256').update(String(body.model));
     const keys: string[] = [];
@@ -106,7 +113,7 @@ export class PromptCache {
 
     let writeEnd = readEnd;
     for (const bp of breakpoints) {
-      if (cumulative[bp]! < this.minTokens) continue;
+      if (cumulative[bp]! < minTokens) continue;
       this.entries.set(keys[bp]!, now + this.ttlMs);
       if (bp > writeEnd) writeEnd = bp;
     }

@@ -1,5 +1,8 @@
 /**
  * What a test scripts the fake Anthropic API to answer, one entry per `POST /v1/messages`.
+ * Block and stop-reason names are those of the Messages API
+ * (https://platform.claude.com/docs/en/api/messages); thinking and redacted_thinking blocks as
+ * https://platform.claude.com/docs/en/build-with-claude/thinking-tool-workflows describes them.
  * Entries are consumed in order; a 401 for a wrong key consumes none.
  */
 
@@ -16,7 +19,14 @@ export type FakeBlock =
   | { readonly type: 'text'; readonly text: string }
   | { readonly type: 'tool_use'; readonly name: string; readonly input: unknown; readonly id?: string }
   /** A tool call whose streamed input is exactly this text, valid JSON or not. */
-  | { readonly type: 'tool_use_raw'; readonly name: string; readonly json: string; readonly id?: string };
+  | { readonly type: 'tool_use_raw'; readonly name: string; readonly json: string; readonly id?: string }
+  /**
+   * A thinking block: its text streams only with `display: "summarized"`; the signature always
+   * does. A model that thinks gets one before the first block when the script has none.
+   */
+  | { readonly type: 'thinking'; readonly thinking: string }
+  /** Thinking the API encrypted: an opaque `data` string. */
+  | { readonly type: 'redacted_thinking' };
 
 /** How a streamed answer breaks off after `afterEvents` SSE events (pings not counted). */
 export type FakeBreak =
@@ -41,8 +51,16 @@ export interface ScriptedMessage {
   readonly stopReason?: FakeStopReason;
   /** Reported output tokens; default: estimated from the content (4 characters a token). */
   readonly outputTokens?: number;
+  /** Reported prompt tokens, instead of the fake's own estimate and cache accounting. */
+  readonly inputUsage?: {
+    readonly inputTokens: number;
+    readonly cacheReadTokens: number;
+    readonly cacheWriteTokens: number;
+  };
   /** Pause before each content block, to pace progress. */
   readonly blockDelayMs?: number;
+  /** Awaited before a thinking block's signature is sent: the model is still thinking meanwhile. */
+  readonly holdThinking?: () => Promise<void>;
   /** Characters per `input_json_delta` / `text_delta` piece. Default 40. */
   readonly chunkChars?: number;
   readonly break?: FakeBreak;
@@ -90,6 +108,14 @@ export function finish(title: string, summary: string): FakeBlock {
 
 export function text(t: string): FakeBlock {
   return { type: 'text', text: t };
+}
+
+export function thinking(t: string): FakeBlock {
+  return { type: 'thinking', thinking: t };
+}
+
+export function redactedThinking(): FakeBlock {
+  return { type: 'redacted_thinking' };
 }
 
 export function httpError(

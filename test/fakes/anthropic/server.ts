@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PromptCache } from './cache.js';
+import { FAKE_MODEL_RULES, modelRuleViolation, thinkingDisplay, thinksFor } from './model-rules.js';
 import { renderMessage, type SseEvent } from './render.js';
 import type { Scripted, ScriptedMessage } from './script.js';
+import { prefixHash, ThinkingLedger } from './thinking.js';
 import { validateMessagesRequest } from './validate-request.js';
 
 export * from './script.js';
@@ -22,14 +24,15 @@ export interface RecordedRequest {
   readonly at: number;
 }
 
-export type Responder = (request: RecordedRequest) => Scripted;
+/** Answers a request from what it carries; may wait (a test holding the build at a point). */
+export type Responder = (request: RecordedRequest) => Scripted | Promise<Scripted>;
 
 export interface FakeAnthropicOptions {
   /** The one key accepted (as `x-api-key` or `Authorization: Bearer`). Default `test-key`. */
   readonly apiKey?: string;
   /** Models that exist. */
   readonly models?: readonly string[];
-  /** Shortest cacheable prefix in tokens. Default 1024. */
+  /** Shortest cacheable prefix in tokens. Default: the model's (1024 for a model without rules). */
   readonly minCacheTokens?: number;
 }
 
@@ -50,6 +53,8 @@ export class FakeAnthropic {
   readonly requests: RecordedRequest[] = [];
   private readonly queue: (Scripted | Responder)[] = [];
   private readonly cache: PromptCache;
+  private readonly minCacheTokens: number | undefined;
+  private readonly ledger = new ThinkingLedger();
   private apiKey: string;
   private readonly models: readonly string[];
   private server: Server | undefined;
@@ -58,6 +63,7 @@ export class FakeAnthropic {
   constructor(options: FakeAnthropicOptions = {}) {
     this.apiKey = options.apiKey ?? 'test-key';
     this.models = options.models ?? FAKE_MODELS;
+    this.minCacheTokens = options.minCacheTokens;
     this.cache = new PromptCache(options.minCacheTokens ?? 1024);
   }
 
@@ -204,6 +210,17 @@ export class FakeAnthropic {
       });
       return;
     }
+    const modelPath = /^\/v1\/models\/([^/]+)$/.exec(url.pathname);
+    if (req.method === 'GET' && modelPath) {
+      // GET /v1/models/{model_id}: the model, or 404 not_found_error for an id that does not exist.
+      const id = decodeURIComponent(modelPath[1]!);
+      if (!this.models.includes(id)) {
+        this.error(res, 404, 'not_found_error', `model: ${id}`);
+        return;
+      }
+      this.json(res, { type: 'model', id, display_name: id, created_at: '2026-01-01T00:00:00Z' });
+      return;
+    }
     if (req.method !== 'POST' || url.pathname !== '/v1/messages') {
       this.error(res, 404, 'not_found_error', `Not found: ${req.method} ${url.pathname}`);
       return;
@@ -222,13 +239,22 @@ export class FakeAnthropic {
       );
       return;
     }
+    const b = body!;
+    const rules = FAKE_MODEL_RULES[String(b.model)];
+    const refused =
+      (rules ? modelRuleViolation(b, rules) : undefined) ??
+      this.ledger.violation(b, rules?.bindsThinkingToConversation ?? false);
+    if (refused) {
+      this.error(res, 400, 'invalid_request_error', refused);
+      return;
+    }
     const next = this.queue.shift();
     if (!next) {
       // 400, so the SDK does not retry and the test sees at once that its script ran out.
       this.error(res, 400, 'invalid_request_error', 'fake anthropic: no scripted answer left');
       return;
     }
-    const scripted = typeof next === 'function' ? next(recorded) : next;
+    const scripted = typeof next === 'function' ? await next(recorded) : next;
     if (scripted.kind === 'http-error') {
       this.error(
         res,
@@ -240,12 +266,19 @@ export class FakeAnthropic {
       );
       return;
     }
-    const b = body!;
+    const model = String(b.model);
     const rendered = renderMessage(scripted, {
-      model: String(b.model),
+      model,
       maxTokens: b.max_tokens as number,
-      input: this.cache.account(b),
+      input: this.cache.account(b, this.minCacheTokens ?? rules?.minCacheTokens),
+      thinking: { on: rules ? thinksFor(b, rules) : false, display: thinkingDisplay(b) },
     });
+    this.ledger.record(
+      model,
+      rendered.thinking,
+      rendered.toolUseIds,
+      prefixHash(b, (b.messages as unknown[]).length),
+    );
     if (b.stream !== true) {
       this.json(res, rendered.json);
       return;
@@ -285,6 +318,7 @@ export class FakeAnthropic {
         // 'stall': send nothing more; the client gives up, or stop() closes the connection.
         return;
       }
+      if (e.thinkingEnd && scripted.holdThinking) await scripted.holdThinking();
       if (e.blockStart && scripted.blockDelayMs)
         await new Promise((r) => setTimeout(r, scripted.blockDelayMs));
       // Each event leaves before the next, so a scripted cut happens after what was sent.

@@ -66,6 +66,13 @@ export class FakeGateway {
   readonly stats = { connections: 0, identifies: 0, resumes: 0, heartbeats: 0, failedResumes: 0 };
   /** On RESUME, also re-send this many events the client already had (at-least-once delivery). */
   replayOverlap = 0;
+  /**
+   * While true the gateway is unreachable: every WebSocket upgrade has its TCP connection reset,
+   * as when gateway.discord.gg cannot be reached (an outage, a firewall); REST keeps answering.
+   */
+  unreachable = false;
+  /** WebSocket upgrades refused while unreachable, with when they came (epoch ms). */
+  readonly refused: number[] = [];
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly heartbeatIntervalMs: number;
   private readonly messageContentAllowed: boolean;
@@ -86,6 +93,11 @@ export class FakeGateway {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path !== '/gateway') {
+      socket.destroy();
+      return;
+    }
+    if (this.unreachable) {
+      this.refused.push(Date.now());
       socket.destroy();
       return;
     }

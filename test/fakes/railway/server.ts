@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AppHost } from './app-host.js';
+import { AppHost, type RunningDeployment } from './app-host.js';
 import type {
   FakeDeploymentStatus,
   FakeRailwayDeployment,
   FakeRailwayOptions,
   FakeRailwayService,
 } from './model.js';
+import { type Caller, GraphQlError, type RailwayWorld, resolveRailway } from './resolvers.js';
 
 export type { FakeDeploymentStatus, FakeRailwayDeployment, FakeRailwayOptions, FakeRailwayService };
 
@@ -16,19 +17,27 @@ interface GraphQlBody {
   variables?: Record<string, unknown>;
 }
 
-class GraphQlError extends Error {}
-
 const QUEUED_MS = 30;
+/** How long a replaced or deleted deployment shows REMOVING before REMOVED. */
+const REMOVING_MS = 200;
 
 /**
  * A local Railway: one GraphQL POST route (`/graphql/v2`) answering the operations SpawnAI
- * sends, by their root field, with `{data}` or `{errors}` (HTTP 200, as Railway does). Bearer
- * auth, per-second and per-hour rate limits with 429 + `Retry-After` and `X-RateLimit-*`
- * headers. Deployments move QUEUED → DEPLOYING → SUCCESS | FAILED, each running the real
- * runtime bootstrap against the bundle URL it was given; domains are local addresses that
- * forward to the live deployment.
+ * sends, by their root field, with `{data}` or `{errors}` (HTTP 200, as Railway does). Account
+ * or workspace tokens as `Authorization: Bearer`, project tokens as `Project-Access-Token`
+ * (scoped to one environment of one project); per-second and per-hour rate limits with 429 +
+ * `Retry-After` and `X-RateLimit-*` headers. Deployments move QUEUED → DEPLOYING → SUCCESS |
+ * FAILED, each running the real runtime bootstrap against the bundle URL it was given; a
+ * replaced or deleted one goes REMOVING → REMOVED. Domains are local addresses that forward
+ * to the live deployment. A private image deploys only with its registry credentials.
+ *
+ * Sources: https://docs.railway.com/reference/public-api (endpoint, token types and headers,
+ * rate limits: 100 requests an hour on the free plan, 1,000 on Hobby, 10,000 on Pro), Railway's
+ * public GraphQL schema by introspection (`DeploymentStatus` has REMOVING; `Service.serviceInstances`
+ * is deprecated for `environment.serviceInstances`; `ServiceCreateInput.registryCredentials`),
+ * https://docs.railway.com/guides/manage-services (service create, deploy, delete).
  */
-export class FakeRailway {
+export class FakeRailway implements RailwayWorld {
   readonly services = new Map<string, FakeRailwayService>();
   readonly deployments = new Map<string, FakeRailwayDeployment>();
   /** Root fields of every operation received, in order. */
@@ -41,6 +50,8 @@ export class FakeRailway {
   rateLimited = 0;
   /** Requests received (any answer). */
   requests = 0;
+  /** Deprecated schema fields SpawnAI asked for (`Type.field`), in order. */
+  readonly deprecatedFields: string[] = [];
   /** Every request answers 503 while set (an outage). */
   outage = false;
   /** Deployments wait in DEPLOYING until {@link release} while set. */
@@ -86,8 +97,40 @@ export class FakeRailway {
   }
 
   /** A service made outside SpawnAI's knowledge (e.g. by a worker that died). */
-  async seedService(name: string): Promise<FakeRailwayService> {
-    return this.createService({ name, image: 'ghcr.io/spawnai/runtime:1', variables: {} }, false);
+  async seedService(name: string, deployment?: FakeDeploymentStatus): Promise<FakeRailwayService> {
+    const s = await this.createService(
+      { name, image: 'ghcr.io/spawnai/runtime:1', variables: {}, registryCredentials: undefined },
+      false,
+    );
+    if (deployment) {
+      // A deployment record only (nothing runs): enough for listings and statuses.
+      const d: FakeRailwayDeployment = {
+        id: randomUUID(),
+        serviceId: s.id,
+        status: deployment,
+        variables: {},
+        logs: [],
+        process: undefined,
+      };
+      this.deployments.set(d.id, d);
+      s.deploymentIds.push(d.id);
+    }
+    return s;
+  }
+
+  /** Requests answered so far with a GraphQL operation, by root field (e.g. `environment`). */
+  count(root: string): number {
+    return this.operations.filter((o) => o === root).length;
+  }
+
+  /**
+   * Someone removes a deployment (the dashboard): it shows REMOVING for `removingMs` (a draining
+   * service can take minutes), then REMOVED.
+   */
+  removeDeployment(id: string, removingMs = REMOVING_MS): void {
+    const d = this.deployments.get(id);
+    if (!d) throw new Error(`no deployment ${id}`);
+    this.remove(d, removingMs);
   }
 
   servicesNamed(name: string): FakeRailwayService[] {
@@ -139,7 +182,8 @@ export class FakeRailway {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (req.headers.authorization !== `Bearer ${this.options.token}`) {
+    const caller = this.caller(req);
+    if (!caller) {
       send({ errors: [{ message: 'Not Authorized' }], data: null });
       return;
     }
@@ -159,137 +203,34 @@ export class FakeRailway {
     }
     this.operations.push(root);
     try {
-      send({ data: { [root]: await this.resolve(root, query, body.variables ?? {}) } });
+      send({ data: { [root]: await resolveRailway(this, root, query, body.variables ?? {}, caller) } });
     } catch (e) {
       if (e instanceof GraphQlError) send({ errors: [{ message: e.message, path: [root] }], data: null });
       else throw e;
     }
   }
 
+  /**
+   * Account and workspace tokens go in `Authorization: Bearer`, project tokens in
+   * `Project-Access-Token`; a project token sent as Bearer is not accepted.
+   */
+  private caller(req: IncomingMessage): Caller | undefined {
+    if (req.headers.authorization === `Bearer ${this.options.token}`) return 'account';
+    const project = req.headers['project-access-token'];
+    if (this.options.projectToken && project === this.options.projectToken) return 'project';
+    return undefined;
+  }
+
   // ---- resolvers ----
 
-  private service(id: unknown): FakeRailwayService {
-    const s = typeof id === 'string' ? this.services.get(id) : undefined;
-    if (!s) throw new GraphQlError('Service not found');
-    return s;
-  }
-
-  private environment(id: unknown): void {
-    if (id !== this.options.environmentId) throw new GraphQlError('Environment not found');
-  }
-
-  private async resolve(root: string, query: string, v: Record<string, unknown>): Promise<unknown> {
-    const input = (v.input ?? {}) as Record<string, unknown>;
-    switch (root) {
-      case 'project': {
-        if ((v.projectId ?? v.id) !== this.options.projectId) throw new GraphQlError('Project not found');
-        const first = Number(/services\(first:\s*(\d+)/.exec(query)?.[1] ?? '100');
-        const all = [...this.services.values()];
-        const start = typeof v.after === 'string' ? all.findIndex((s) => s.id === v.after) + 1 : 0;
-        const page = all.slice(start, start + first);
-        return {
-          id: this.options.projectId,
-          services: {
-            pageInfo: { hasNextPage: start + first < all.length, endCursor: page.at(-1)?.id ?? null },
-            edges: page.map((s) => ({
-              node: {
-                id: s.id,
-                name: s.name,
-                serviceInstances: {
-                  edges: [
-                    {
-                      node: {
-                        environmentId: this.options.environmentId,
-                        latestDeployment: this.latest(s) ?? null,
-                        domains: { serviceDomains: s.domain ? [s.domain] : [] },
-                      },
-                    },
-                  ],
-                },
-              },
-            })),
-          },
-        };
-      }
-      case 'serviceCreate': {
-        if (input.projectId !== this.options.projectId) throw new GraphQlError('Project not found');
-        if (input.environmentId !== undefined) this.environment(input.environmentId);
-        const image = (input.source as { image?: unknown } | undefined)?.image;
-        if (typeof input.name !== 'string' || typeof image !== 'string') {
-          throw new GraphQlError('Invalid input: name and source.image are required');
-        }
-        const s = await this.createService(
-          { name: input.name, image, variables: (input.variables ?? {}) as Record<string, string> },
-          true,
-        );
-        return { id: s.id, name: s.name };
-      }
-      case 'variables': {
-        this.environment(v.environmentId);
-        return { ...this.service(v.serviceId).variables };
-      }
-      case 'variableCollectionUpsert': {
-        this.environment(input.environmentId);
-        const s = this.service(input.serviceId);
-        const vars = (input.variables ?? {}) as Record<string, string>;
-        s.variables = input.replace === true ? { ...vars } : { ...s.variables, ...vars };
-        if (input.skipDeploys !== true) this.deploy(s);
-        return true;
-      }
-      case 'serviceInstance': {
-        this.environment(v.environmentId);
-        const latest = this.latest(this.service(v.serviceId));
-        return { latestDeployment: latest ?? null };
-      }
-      case 'serviceInstanceDeployV2': {
-        this.environment(v.environmentId);
-        return this.deploy(this.service(v.serviceId)).id;
-      }
-      case 'deployment': {
-        const d = typeof v.id === 'string' ? this.deployments.get(v.id) : undefined;
-        if (!d) throw new GraphQlError('Deployment not found');
-        return { id: d.id, status: d.status };
-      }
-      case 'deploymentLogs': {
-        const d = typeof v.deploymentId === 'string' ? this.deployments.get(v.deploymentId) : undefined;
-        if (!d) throw new GraphQlError('Deployment not found');
-        const limit = typeof v.limit === 'number' ? v.limit : 100;
-        const lines = d.process ? d.process.logs : d.logs;
-        return lines
-          .slice(-limit)
-          .map((message) => ({ message, severity: 'info', timestamp: new Date().toISOString() }));
-      }
-      case 'domains': {
-        this.environment(v.environmentId);
-        const s = this.service(v.serviceId);
-        return { serviceDomains: s.domain ? [s.domain] : [], customDomains: [] };
-      }
-      case 'serviceDomainCreate': {
-        this.environment(input.environmentId);
-        const s = this.service(input.serviceId);
-        const port = await this.host.openRoute(s.id);
-        s.domain = { id: randomUUID(), domain: `127.0.0.1:${port}` };
-        this.routeLive(s);
-        return s.domain;
-      }
-      case 'serviceDelete': {
-        const s = this.service(v.id);
-        await this.deleteService(s);
-        return true;
-      }
-      default:
-        throw new GraphQlError(`Cannot query field "${root}" on type "Query" or "Mutation".`);
-    }
-  }
-
-  private latest(s: FakeRailwayService): { id: string; status: string } | undefined {
-    const id = s.deploymentIds.at(-1);
-    const d = id ? this.deployments.get(id) : undefined;
-    return d ? { id: d.id, status: d.status } : undefined;
-  }
-
-  private async createService(
-    spec: { name: string; image: string; variables: Record<string, string> },
+  /** For the resolvers (and seeding): a service from an image, deployed at once when `deploy`. */
+  async createService(
+    spec: {
+      name: string;
+      image: string;
+      variables: Record<string, string>;
+      registryCredentials: { username: string; password: string } | undefined;
+    },
     deploy: boolean,
   ): Promise<FakeRailwayService> {
     const s: FakeRailwayService = {
@@ -297,6 +238,7 @@ export class FakeRailway {
       name: spec.name,
       projectId: this.options.projectId,
       image: spec.image,
+      registryCredentials: spec.registryCredentials,
       variables: { ...spec.variables },
       domain: undefined,
       deploymentIds: [],
@@ -308,15 +250,34 @@ export class FakeRailway {
     return s;
   }
 
-  private async deleteService(s: FakeRailwayService): Promise<void> {
+  async deleteService(s: FakeRailwayService): Promise<void> {
     this.services.delete(s.id);
     this.deleted.push(s.id);
     for (const id of s.deploymentIds) {
       const d = this.deployments.get(id);
-      if (d && d.status !== 'FAILED' && d.status !== 'CRASHED') d.status = 'REMOVED';
+      if (d) this.remove(d);
       await d?.process?.stop();
     }
     await this.host.closeRoute(s.id);
+  }
+
+  /** Takes a deployment down: REMOVING for a moment, then REMOVED (ended ones stay as they are). */
+  private remove(d: FakeRailwayDeployment, removingMs = REMOVING_MS): void {
+    if (d.status === 'FAILED' || d.status === 'CRASHED' || d.status === 'REMOVED') return;
+    d.status = 'REMOVING';
+    void d.process?.stop();
+    setTimeout(() => {
+      if (d.status === 'REMOVING') d.status = 'REMOVED';
+      const s = this.services.get(d.serviceId);
+      if (s) this.routeLive(s);
+    }, removingMs).unref();
+  }
+
+  async openDomain(s: FakeRailwayService): Promise<{ id: string; domain: string }> {
+    const port = await this.host.openRoute(s.id);
+    s.domain = { id: randomUUID(), domain: `127.0.0.1:${port}` };
+    this.routeLive(s);
+    return s.domain;
   }
 
   /** Points the service's domain at its live deployment. */
@@ -328,7 +289,7 @@ export class FakeRailway {
     this.host.route(s.id, live?.process?.port);
   }
 
-  private deploy(s: FakeRailwayService): FakeRailwayDeployment {
+  deploy(s: FakeRailwayService): FakeRailwayDeployment {
     const d: FakeRailwayDeployment = {
       id: randomUUID(),
       serviceId: s.id,
@@ -355,6 +316,13 @@ export class FakeRailway {
       d.status = failure.status;
       return;
     }
+    const login = this.options.privateImages?.[s.image];
+    const given = s.registryCredentials;
+    if (login && (given?.username !== login.username || given?.password !== login.password)) {
+      d.logs = [`Failed to pull image "${s.image}": unauthorized: authentication required`];
+      d.status = 'FAILED';
+      return;
+    }
     const proc = await this.host.start({ env: d.variables });
     d.process = proc;
     const outcome = await proc.ready;
@@ -370,17 +338,57 @@ export class FakeRailway {
     // The previous live deployment is replaced.
     for (const id of s.deploymentIds) {
       const other = this.deployments.get(id);
-      if (other && other !== d && other.status === 'SUCCESS') {
-        other.status = 'REMOVED';
-        void other.process?.stop();
-      }
+      if (other && other !== d && other.status === 'SUCCESS') this.remove(other);
     }
     this.routeLive(s);
+    this.watchExit(s, d, proc);
+  }
+
+  /** A live deployment whose process ends is CRASHED (unless it was restarted on purpose). */
+  private watchExit(s: FakeRailwayService, d: FakeRailwayDeployment, proc: RunningDeployment): void {
     void proc.exited.then(() => {
-      if (d.status === 'SUCCESS') {
+      if (d.status === 'SUCCESS' && d.process === proc) {
         d.status = 'CRASHED';
         this.routeLive(s);
       }
     });
+  }
+
+  /** The service's latest deployment, whatever its status. */
+  latestDeployment(serviceId: string): FakeRailwayDeployment | undefined {
+    const id = this.services.get(serviceId)?.deploymentIds.at(-1);
+    return id ? this.deployments.get(id) : undefined;
+  }
+
+  /** The app's process dies (out of memory, a host failure): its deployment shows CRASHED. */
+  async crash(serviceId: string): Promise<void> {
+    const d = this.latestDeployment(serviceId);
+    if (!d?.process) throw new Error(`no running deployment for service ${serviceId}`);
+    await d.process.stop();
+  }
+
+  /**
+   * Railway's restart: the latest deployment starts again from its image with the same
+   * variables, without a new build or deployment, so the runtime downloads its bundle again
+   * from the URL it was given at deploy time. Also what Railway's restart policy does after a
+   * crash. Source: the Railway CLI's `restart` ("Restart the latest deployment of a service
+   * (without rebuilding)"), https://docs.rs/crate/railwayapp/latest/source/src/commands/restart.rs
+   */
+  async restart(serviceId: string): Promise<'ready' | 'crashed'> {
+    const s = this.services.get(serviceId);
+    const d = this.latestDeployment(serviceId);
+    if (!s || !d || !['SUCCESS', 'CRASHED'].includes(d.status)) {
+      throw new Error(`service ${serviceId} has no deployment to restart`);
+    }
+    const old = d.process;
+    d.process = undefined;
+    await old?.stop();
+    const proc = await this.host.start({ env: d.variables });
+    d.process = proc;
+    const outcome = await proc.ready;
+    d.status = outcome.state === 'ready' ? 'SUCCESS' : 'CRASHED';
+    this.routeLive(s);
+    if (outcome.state === 'ready') this.watchExit(s, d, proc);
+    return outcome.state === 'ready' ? 'ready' : 'crashed';
   }
 }

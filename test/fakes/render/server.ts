@@ -4,11 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { AppHost } from '../railway/app-host.js';
 import {
   type FakeDeployStatus,
+  type FakeRegistryCredential,
   type FakeRenderDeploy,
   type FakeRenderOptions,
   type FakeRenderService,
+  IN_PROGRESS,
   Window,
 } from './model.js';
+import { logsView, readServiceCreate, type ServiceSpec } from './requests.js';
 
 export type { FakeDeployStatus, FakeRenderDeploy, FakeRenderOptions, FakeRenderService };
 
@@ -26,6 +29,12 @@ const id = (prefix: string) => `${prefix}-${randomBytes(10).toString('hex')}`;
  * `Ratelimit-Limit/Remaining/Reset`. Deploys move created → update_in_progress → live |
  * update_failed, each running the real runtime bootstrap; `live` needs the health check path
  * to answer 2xx/3xx. Each service's URL is a local address forwarding to its live deploy.
+ * A deploy triggered while another is in progress is queued and answered 202 without a body.
+ *
+ * Sources: https://api-docs.render.com/reference/create-deploy (201 or 202 Queued),
+ * https://api-docs.render.com/reference/create-service (`image.registryCredentialId`),
+ * https://api-docs.render.com/reference/rate-limiting (limits and `Ratelimit-*` headers),
+ * https://api-docs.render.com/reference/pagination (`[{<item>, cursor}]`).
  */
 export class FakeRender {
   readonly services = new Map<string, FakeRenderService>();
@@ -45,6 +54,12 @@ export class FakeRender {
   private readonly reads: Window;
   private readonly writes: Window;
   private readonly deployWindows = new Map<string, Window>();
+  /** Per service: the deploys run one after another; a trigger during one waits its turn. */
+  private readonly chains = new Map<string, Promise<void>>();
+  /** The owner's registry credentials, by id. */
+  readonly registryCredentials = new Map<string, FakeRegistryCredential>();
+  /** Status of every `POST /services/{id}/deploys` answered, in order. */
+  readonly deployTriggers: number[] = [];
   private readonly host = new AppHost();
   private server: Server | undefined;
   url = '';
@@ -83,6 +98,26 @@ export class FakeRender {
     return this.held.length;
   }
 
+  /** A registry credential the operator made in the dashboard; returns its id. */
+  addRegistryCredential(login: { username: string; authToken: string }): string {
+    const credential: FakeRegistryCredential = {
+      id: id('rgc'),
+      ownerId: this.options.ownerId,
+      name: 'runtime image',
+      registry: 'GITHUB',
+      ...login,
+    };
+    this.registryCredentials.set(credential.id, credential);
+    return credential.id;
+  }
+
+  /** A deploy not made by SpawnAI (the dashboard, an auto-deploy); it waits while `hold` is set. */
+  startDeploy(serviceId: string): FakeRenderDeploy {
+    const service = this.services.get(serviceId);
+    if (!service) throw new Error(`no service ${serviceId}`);
+    return this.deploy(service);
+  }
+
   /** The next deploy fails (update_failed) with these log lines instead of starting. */
   failNextDeploy(logs: string[]): void {
     this.failures.push({ logs });
@@ -95,7 +130,13 @@ export class FakeRender {
   /** A service made outside SpawnAI's knowledge; does not count against the creation limit. */
   async seedService(name: string): Promise<FakeRenderService> {
     return this.createService(
-      { name, imagePath: 'ghcr.io/spawnai/runtime:1', envVars: {}, healthCheckPath: '/' },
+      {
+        name,
+        imagePath: 'ghcr.io/spawnai/runtime:1',
+        registryCredentialId: undefined,
+        envVars: {},
+        healthCheckPath: '/',
+      },
       false,
     );
   }
@@ -166,6 +207,13 @@ export class FakeRender {
       return this.send(res, 200, { id: this.options.ownerId, name: 'SpawnAI', type: 'team' });
     }
     if (parts[0] === 'logs' && method === 'GET') return this.logs(res, url);
+    if (parts[0] === 'registrycredentials' && parts.length === 2 && method === 'GET') {
+      const credential = this.registryCredentials.get(parts[1]!);
+      if (!credential)
+        return this.send(res, 404, { id: 'not-found', message: 'registry credential not found' });
+      const { authToken: _secret, ownerId: _owner, ...shown } = credential;
+      return this.send(res, 200, { ...shown, updatedAt: new Date().toISOString() });
+    }
     if (parts[0] !== 'services') return this.send(res, 404, { id: 'not-found', message: 'not found' });
 
     if (parts.length === 1) {
@@ -222,7 +270,13 @@ export class FakeRender {
           this.deployWindows.set(service.id, window);
         }
         if (this.limited(res, window)) return;
-        return this.send(res, 201, this.deployView(this.deploy(service)));
+        // "Trigger deploy" answers 202 Queued, without a body, when a deploy of the service is
+        // in progress; the new one runs after it (https://api-docs.render.com/reference/create-deploy).
+        const busy = list.some((d) => IN_PROGRESS.has(d.status));
+        const d = this.deploy(service);
+        this.deployTriggers.push(busy ? 202 : 201);
+        if (busy) return this.send(res, 202);
+        return this.send(res, 201, this.deployView(d));
       }
       if (parts.length === 4 && method === 'GET') {
         const d = list.find((x) => x.id === parts[3]);
@@ -251,66 +305,25 @@ export class FakeRender {
   }
 
   private async create(res: ServerResponse, body: unknown): Promise<void> {
-    const b = (body ?? {}) as {
-      type?: unknown;
-      name?: unknown;
-      ownerId?: unknown;
-      image?: { imagePath?: unknown; ownerId?: unknown };
-      envVars?: { key?: unknown; value?: unknown }[];
-      serviceDetails?: { runtime?: unknown; healthCheckPath?: unknown };
-    };
-    if (b.type !== 'web_service' || typeof b.name !== 'string' || typeof b.ownerId !== 'string') {
-      return this.send(res, 400, { id: 'bad-request', message: 'type, name and ownerId are required' });
-    }
-    if (b.ownerId !== this.options.ownerId)
-      return this.send(res, 404, { id: 'not-found', message: 'owner not found' });
-    if (typeof b.image?.imagePath !== 'string' || b.serviceDetails?.runtime !== 'image') {
-      return this.send(res, 400, {
-        id: 'bad-request',
-        message: 'an image service needs image.imagePath and runtime image',
-      });
-    }
+    const spec = readServiceCreate(body, this.options.ownerId, this.registryCredentials);
+    if ('status' in spec) return this.send(res, spec.status, spec.body);
     if (this.limited(res, this.creates)) return;
-    const envVars: Record<string, string> = {};
-    for (const e of b.envVars ?? [])
-      if (typeof e.key === 'string' && typeof e.value === 'string') envVars[e.key] = e.value;
-    const healthCheckPath =
-      typeof b.serviceDetails.healthCheckPath === 'string' ? b.serviceDetails.healthCheckPath : '';
-    const service = await this.createService(
-      { name: b.name, imagePath: b.image.imagePath, envVars, healthCheckPath },
-      true,
-    );
+    const service = await this.createService(spec, true);
     const first = this.deploys.get(service.id)?.[0];
     this.send(res, 201, { service, deployId: first?.id });
   }
 
   private logs(res: ServerResponse, url: URL): void {
     const resource = url.searchParams.get('resource');
-    const limit = Number(url.searchParams.get('limit') ?? '20');
     const list = resource ? (this.deploys.get(resource) ?? []) : [];
-    const lines = list.flatMap((d) =>
-      (d.process ? d.process.logs : d.logs).map((message) => ({ d, message })),
-    );
-    const picked = lines.slice(-limit).reverse();
-    this.send(res, 200, {
-      hasMore: lines.length > limit,
-      logs: picked.map((l, i) => ({
-        id: `log-${i}`,
-        timestamp: new Date(Date.now() - i).toISOString(),
-        message: l.message,
-        labels: [{ name: 'resource', value: resource }],
-      })),
-    });
+    this.send(res, 200, logsView(list, resource, Number(url.searchParams.get('limit') ?? '20')));
   }
 
   private deployView(d: FakeRenderDeploy) {
     return { id: d.id, status: d.status, trigger: 'api', createdAt: d.createdAt, finishedAt: d.finishedAt };
   }
 
-  private async createService(
-    spec: { name: string; imagePath: string; envVars: Record<string, string>; healthCheckPath: string },
-    deploy: boolean,
-  ): Promise<FakeRenderService> {
+  private async createService(spec: ServiceSpec, deploy: boolean): Promise<FakeRenderService> {
     const serviceId = id('srv');
     const port = await this.host.openRoute(serviceId);
     const service: FakeRenderService = {
@@ -319,6 +332,7 @@ export class FakeRender {
       ownerId: this.options.ownerId,
       type: 'web_service',
       imagePath: spec.imagePath,
+      registryCredentialId: spec.registryCredentialId,
       envVars: { ...spec.envVars },
       suspended: 'not_suspended',
       serviceDetails: {
@@ -346,22 +360,27 @@ export class FakeRender {
   }
 
   private deploy(s: FakeRenderService): FakeRenderDeploy {
+    const list = this.deploys.get(s.id)!;
     const d: FakeRenderDeploy = {
       id: id('dep'),
       serviceId: s.id,
-      status: 'created',
+      status: list.some((x) => IN_PROGRESS.has(x.status)) ? 'queued' : 'created',
       env: { ...s.envVars },
       createdAt: new Date().toISOString(),
       finishedAt: null,
       logs: [],
       process: undefined,
     };
-    this.deploys.get(s.id)!.push(d);
-    void this.run(s, d);
+    list.push(d);
+    const chain = (this.chains.get(s.id) ?? Promise.resolve()).then(() => this.run(s, d)).catch(() => {});
+    this.chains.set(s.id, chain);
     return d;
   }
 
   private async run(s: FakeRenderService, d: FakeRenderDeploy): Promise<void> {
+    if (d.status === 'canceled') return;
+    d.env = { ...s.envVars };
+    d.status = 'created';
     await new Promise((r) => setTimeout(r, CREATED_MS));
     d.status = 'update_in_progress';
     if (this.hold) await new Promise<void>((r) => this.held.push(r));
@@ -370,6 +389,15 @@ export class FakeRender {
     if (failure) {
       d.logs = failure.logs;
       d.status = 'update_failed';
+      d.finishedAt = new Date().toISOString();
+      return;
+    }
+    // An image service pulls its image in the build step: a private one needs its credential.
+    const login = this.options.privateImages?.[s.imagePath];
+    const given = s.registryCredentialId ? this.registryCredentials.get(s.registryCredentialId) : undefined;
+    if (login && (given?.username !== login.username || given?.authToken !== login.authToken)) {
+      d.logs = [`error pulling image ${s.imagePath}: unauthorized: authentication required`];
+      d.status = 'build_failed';
       d.finishedAt = new Date().toISOString();
       return;
     }

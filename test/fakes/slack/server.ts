@@ -3,17 +3,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { blockProblem } from './blocks.js';
 import { parseApiBody, readBody } from './form.js';
-import { Bucket } from './rate-limit.js';
+import { Bucket, SlidingWindow } from './rate-limit.js';
 import { SlackSigner } from './signer.js';
 import { FakeSocketMode } from './socket.js';
-import type {
-  FakeCall,
-  FakeEphemeral,
-  FakeMessage,
-  FakeResponse,
-  FakeSlackOptions,
-  FakeWorkspace,
-  ResponseContext,
+import {
+  DEFAULT_BOT_SCOPES,
+  type FakeCall,
+  type FakeChannel,
+  type FakeEphemeral,
+  type FakeMessage,
+  type FakeResponse,
+  type FakeSlackOptions,
+  type FakeWorkspace,
+  type ResponseContext,
 } from './types.js';
 
 export type * from './types.js';
@@ -51,8 +53,11 @@ export class FakeSlack {
     string,
     { workspace: FakeWorkspace; redirectUri: string; used: boolean }
   >();
+  private readonly channels = new Map<string, FakeChannel>();
   private readonly buckets = new Map<string, Bucket>();
+  private readonly windows = new Map<string, SlidingWindow>();
   private readonly every = new Map<string, { n: number; count: number }>();
+  private readonly forced: { method: string; retryAfterS: number; times: number }[] = [];
   private readonly failures = new Map<string, string[]>();
   private pendingInstall: FakeWorkspace | undefined;
   private seq = 0;
@@ -94,6 +99,36 @@ export class FakeSlack {
     return w;
   }
 
+  /** A workspace the app is installed in (as an install through OAuth would add it). */
+  addWorkspace(workspace: FakeWorkspace): void {
+    this.workspaces.set(workspace.teamId, workspace);
+  }
+
+  /** Declares a conversation (see {@link FakeChannel} for the ones it was not told about). */
+  addChannel(channel: Omit<FakeChannel, 'members'> & { members?: string[] }): FakeChannel {
+    const c: FakeChannel = { ...channel, members: [...(channel.members ?? [])] };
+    this.channels.set(`${c.teamId}:${c.id}`, c);
+    return c;
+  }
+
+  /** Someone types `/invite @SpawnAI` in the channel: the bot becomes a member. */
+  invite(teamId: string, channelId: string): void {
+    const c = this.channel(teamId, channelId);
+    const bot = this.workspace(teamId).botUserId;
+    if (!c.members.includes(bot)) c.members.push(bot);
+  }
+
+  channel(teamId: string, channelId: string): FakeChannel {
+    const known = this.channels.get(`${teamId}:${channelId}`);
+    if (known) return known;
+    const bot = this.workspace(teamId).botUserId;
+    return this.addChannel(
+      channelId.startsWith('D')
+        ? { teamId, id: channelId, kind: 'im', members: [bot] }
+        : { teamId, id: channelId, kind: 'public', name: channelId.toLowerCase(), members: [] },
+    );
+  }
+
   /** Makes a bot token stop working (`token_revoked`). */
   revoke(token: string): void {
     this.revoked.add(token);
@@ -102,6 +137,15 @@ export class FakeSlack {
   /** Answers every `n`th call of `method` with 429 + Retry-After. */
   rateLimitEvery(method: string, n: number): void {
     this.every.set(method, { n, count: 0 });
+  }
+
+  /**
+   * The next `times` calls of `method` answer 429 with `Retry-After: retryAfterS`: what Slack
+   * sends when a method's limit is reached, the header giving the seconds to wait
+   * (https://docs.slack.dev/apis/web-api/rate-limits).
+   */
+  rateLimitNext(method: string, retryAfterS: number, times = 1): void {
+    this.forced.push({ method, retryAfterS, times });
   }
 
   /** The next calls of `method` answer `{ok: false, error}`, in order. */
@@ -243,26 +287,51 @@ export class FakeSlack {
     res.end('ok');
   }
 
-  private limited(method: string, key: string): boolean {
+  /** Whether Slack answers this call with 429: per channel for posts, per workspace for edits. */
+  private limited(method: string, teamId: string, channel: string): boolean {
     const hook = this.every.get(method);
     if (hook) {
       hook.count += 1;
       if (hook.count % hook.n === 0) return true;
     }
-    const limit =
-      method === 'chat.postMessage'
-        ? (this.options.postLimit ?? { burst: 6, perSecond: 1 })
-        : method === 'chat.update'
-          ? (this.options.updateLimit ?? { burst: 10, perSecond: 1 })
-          : undefined;
-    if (!limit) return false;
-    const id = `${method}:${key}`;
+    if (method === 'chat.update') {
+      let window = this.windows.get(teamId);
+      if (!window) {
+        window = new SlidingWindow(this.options.updateLimit ?? { max: 50, windowMs: 60_000 });
+        this.windows.set(teamId, window);
+      }
+      return !window.take();
+    }
+    if (method !== 'chat.postMessage') return false;
+    // "generally allows posting one message per second per channel" (the rate limits page).
+    const id = `${method}:${teamId}:${channel}`;
     let bucket = this.buckets.get(id);
     if (!bucket) {
-      bucket = new Bucket(limit);
+      bucket = new Bucket(this.options.postLimit ?? { burst: 6, perSecond: 1 });
       this.buckets.set(id, bucket);
     }
     return !bucket.take();
+  }
+
+  /**
+   * Where the bot may post (chat.postMessage, chat.postEphemeral). chat:write covers the
+   * conversations the app is a member of; chat:write.public adds public channels it is not in
+   * (https://docs.slack.dev/reference/scopes/chat.write.public: "Send messages to channels your
+   * Slack app isn't a member of"). Anywhere else chat.postMessage answers `not_in_channel` (a
+   * public channel without chat:write.public) or `channel_not_found` (a private channel, a DM
+   * between people or a group DM the app is not in, which it cannot see at all):
+   * https://docs.slack.dev/reference/methods/chat.postMessage#errors
+   */
+  private postProblem(
+    workspace: FakeWorkspace,
+    scopes: readonly string[],
+    channelId: string,
+  ): string | undefined {
+    if (!scopes.includes('chat:write')) return 'missing_scope';
+    const c = this.channel(workspace.teamId, channelId);
+    if (c.members.includes(workspace.botUserId)) return undefined;
+    if (c.kind === 'public') return scopes.includes('chat:write.public') ? undefined : 'not_in_channel';
+    return 'channel_not_found';
   }
 
   private async api(method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -277,16 +346,31 @@ export class FakeSlack {
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const token = bearer ?? (typeof args.token === 'string' ? args.token : undefined);
     const workspace = [...this.workspaces.values()].find((w) => w.botToken === token);
-    const record = (status: number, error?: string) =>
-      this.calls.push({ method, token, teamId: workspace?.teamId, status, error, at: Date.now() });
+    const calledChannel = typeof args.channel === 'string' ? args.channel : undefined;
+    const record = (status: number, error?: string, retryAfterS?: number) =>
+      this.calls.push({
+        method,
+        token,
+        teamId: workspace?.teamId,
+        status,
+        error,
+        at: Date.now(),
+        channel: calledChannel,
+        ...(retryAfterS !== undefined ? { retryAfterS } : {}),
+      });
+    const scopes: readonly string[] = workspace?.scopes ?? DEFAULT_BOT_SCOPES;
+    // Slack names the token's scopes in every answer (the Web API client exposes them as
+    // response_metadata.scopes): https://docs.slack.dev/authentication/tokens
+    const scopeHeader: Record<string, string> = workspace ? { 'x-oauth-scopes': scopes.join(',') } : {};
     const fail = (error: string, extra: Json = {}) => {
       record(200, error);
-      this.send(res, 200, { ok: false, error, ...extra });
+      this.send(res, 200, { ok: false, error, ...extra }, scopeHeader);
     };
     const ok = (body: Json) => {
       record(200);
-      this.send(res, 200, { ok: true, ...body });
+      this.send(res, 200, { ok: true, ...body }, scopeHeader);
     };
+    const missingScope = (needed: string) => fail('missing_scope', { needed, provided: scopes.join(',') });
 
     if (method === 'oauth.v2.access') {
       this.oauthAccess(args, req, ok, fail);
@@ -305,6 +389,37 @@ export class FakeSlack {
     if (queued && queued.length > 0) return fail(queued.shift()!);
 
     switch (method) {
+      case 'conversations.info': {
+        const id = typeof args.channel === 'string' ? args.channel : '';
+        if (!id) return fail('channel_not_found');
+        const c = this.channel(workspace.teamId, id);
+        const member = c.members.includes(workspace.botUserId);
+        // https://docs.slack.dev/reference/methods/conversations.info: a private channel, DM or
+        // group DM the app is not in is `channel_not_found` to it; each kind needs its own read
+        // scope (channels:read, groups:read, im:read, mpim:read), else `missing_scope`.
+        if (c.kind !== 'public' && !member) return fail('channel_not_found');
+        const needed = { public: 'channels:read', private: 'groups:read', im: 'im:read', mpim: 'mpim:read' }[
+          c.kind
+        ];
+        if (!scopes.includes(needed)) return missingScope(needed);
+        const other = c.members.find((u) => u !== workspace.botUserId);
+        return ok({
+          channel: {
+            id: c.id,
+            ...(c.kind === 'im'
+              ? { user: other, is_user_deleted: false }
+              : { name: c.name ?? c.id.toLowerCase() }),
+            is_channel: c.kind === 'public' || c.kind === 'private',
+            is_group: c.kind === 'private',
+            is_im: c.kind === 'im',
+            is_mpim: c.kind === 'mpim',
+            is_private: c.kind !== 'public',
+            is_archived: false,
+            context_team_id: workspace.teamId,
+            ...(c.kind === 'im' ? {} : { is_member: member }),
+          },
+        });
+      }
       case 'auth.test':
         return ok({
           url: `https://${workspace.name.toLowerCase().replace(/\W+/g, '')}.slack.com/`,
@@ -328,10 +443,17 @@ export class FakeSlack {
         }
         if (!text && blocks === undefined) return fail('no_text');
         if (text.length > 40_000) return fail('msg_too_long');
-        if (method !== 'chat.postEphemeral' && this.limited(method, `${workspace.teamId}:${channel}`)) {
-          const retryAfter = String(this.options.retryAfterS ?? 1);
-          record(429);
-          res.writeHead(429, { 'retry-after': retryAfter, 'content-type': 'application/json' });
+        if (method !== 'chat.update') {
+          const problem = this.postProblem(workspace, scopes, channel);
+          if (problem === 'missing_scope') return missingScope('chat:write');
+          if (problem) return fail(problem);
+        }
+        const forced = this.forced.find((f) => f.method === method && f.times > 0);
+        if (forced) forced.times -= 1;
+        if (forced || (method !== 'chat.postEphemeral' && this.limited(method, workspace.teamId, channel))) {
+          const retryAfterS = forced?.retryAfterS ?? this.options.retryAfterS ?? 1;
+          record(429, undefined, retryAfterS);
+          res.writeHead(429, { 'retry-after': String(retryAfterS), 'content-type': 'application/json' });
           res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
           return;
         }
@@ -415,8 +537,7 @@ export class FakeSlack {
     ok({
       app_id: 'A0SPAWNAI',
       authed_user: { id: 'U0INSTALLER' },
-      scope:
-        'app_mentions:read,channels:history,chat:write,chat:write.public,commands,groups:history,im:history',
+      scope: (w.scopes ?? DEFAULT_BOT_SCOPES).join(','),
       token_type: 'bot',
       access_token: w.botToken,
       bot_user_id: w.botUserId,

@@ -17,6 +17,10 @@ export class FakeSocketMode {
   private readonly tickets = new Set<string>();
   private readonly acks = new Map<string, (ack: SocketAck) => void>();
   readonly clients = new Set<WebSocket>();
+  /** While true Slack's socket servers cannot be reached: every upgrade has its connection reset. */
+  unreachable = false;
+  /** Upgrades refused while unreachable (epoch ms). */
+  readonly refused: number[] = [];
 
   urlFor(base: string): string {
     const ticket = randomBytes(8).toString('hex');
@@ -29,6 +33,11 @@ export class FakeSocketMode {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const ticket = url.searchParams.get('ticket') ?? '';
       if (url.pathname !== '/link/' || !this.tickets.delete(ticket)) {
+        socket.destroy();
+        return;
+      }
+      if (this.unreachable) {
+        this.refused.push(Date.now());
         socket.destroy();
         return;
       }
@@ -86,6 +95,11 @@ export class FakeSocketMode {
         }),
       );
     });
+  }
+
+  /** Every connected client loses its socket at once (a network cut, not a `disconnect` message). */
+  dropAll(): void {
+    for (const c of this.clients) c.terminate();
   }
 
   async close(): Promise<void> {

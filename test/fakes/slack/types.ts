@@ -6,6 +6,37 @@ export interface FakeWorkspace {
   readonly botToken: string;
   readonly botUserId: string;
   readonly botId: string;
+  /** The bot token's scopes (default: {@link DEFAULT_BOT_SCOPES}). */
+  readonly scopes?: readonly string[];
+}
+
+/** What an install of the app's manifest grants the bot token. */
+export const DEFAULT_BOT_SCOPES = [
+  'app_mentions:read',
+  'channels:history',
+  'channels:read',
+  'chat:write',
+  'chat:write.public',
+  'commands',
+  'groups:history',
+  'groups:read',
+  'im:history',
+  'im:read',
+  'mpim:read',
+] as const;
+
+/**
+ * A conversation: a public or private channel, a DM (`im`, two members) or a group DM
+ * (`mpim`). Channels the fake was not told about are public channels without the bot, and
+ * `D…` ids are the bot's own DM with someone.
+ */
+export interface FakeChannel {
+  readonly teamId: string;
+  readonly id: string;
+  readonly kind: 'public' | 'private' | 'im' | 'mpim';
+  readonly name?: string;
+  /** User ids in it (the bot's user id when the app is a member). */
+  readonly members: string[];
 }
 
 export interface FakeEdit {
@@ -57,6 +88,10 @@ export interface FakeCall {
   readonly status: number;
   readonly error: string | undefined;
   readonly at: number;
+  /** The channel a chat.* call named. */
+  readonly channel?: string | undefined;
+  /** The Retry-After a 429 announced, in seconds. */
+  readonly retryAfterS?: number;
 }
 
 export interface RateLimit {
@@ -64,6 +99,12 @@ export interface RateLimit {
   readonly burst: number;
   /** Requests allowed per second after that. */
   readonly perSecond: number;
+}
+
+export interface WindowLimit {
+  /** Requests allowed in any window. */
+  readonly max: number;
+  readonly windowMs: number;
 }
 
 export interface FakeSlackOptions {
@@ -74,8 +115,11 @@ export interface FakeSlackOptions {
   readonly appToken?: string;
   /** Per channel: `chat.postMessage` is about 1/s per channel with short bursts. */
   readonly postLimit?: RateLimit;
-  /** Per channel: `chat.update` (Tier 3). */
-  readonly updateLimit?: RateLimit;
+  /**
+   * Per workspace: `chat.update` is Tier 3, "50+ per minute", counted per method per workspace
+   * (https://docs.slack.dev/apis/web-api/rate-limits). Default 50 per 60 s.
+   */
+  readonly updateLimit?: WindowLimit;
   /** Seconds announced in `Retry-After`. */
   readonly retryAfterS?: number;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseStripeForm } from './form.js';
+import { FAKE_ACCOUNT_API_VERSION, type FakeWebhookEndpoint } from './webhooks.js';
 
 export interface FakePrice {
   id: string;
@@ -41,14 +42,24 @@ const id = (prefix: string) => `${prefix}_test_${randomBytes(8).toString('hex')}
 
 /**
  * A local Stripe for tests: the API routes SpawnAI uses (Checkout Sessions, Customer Portal
- * sessions, customers, balance), Stripe's auth and error shapes, idempotency replay on
- * `Idempotency-Key`, and helpers that complete a checkout the way a paying person would.
+ * sessions, customers, balance, webhook endpoints), Stripe's auth and error shapes, idempotency
+ * replay on `Idempotency-Key`, and helpers that complete a checkout the way a paying person would.
+ *
+ * Sources: https://docs.stripe.com/api/idempotent_requests (the saved response is replayed; a
+ * key reused with other parameters is refused), https://docs.stripe.com/api/checkout/sessions/create
+ * (`expires_at` 30 minutes to 24 hours ahead), https://docs.stripe.com/api/webhook_endpoints
+ * (`api_version`, `enabled_events`), https://docs.stripe.com/webhooks/versioning.
  */
 export class FakeStripe {
   readonly checkoutSessions = new Map<string, FakeCheckoutSession>();
   readonly customers = new Map<string, { id: string; email: string | null }>();
   readonly portalSessions: { id: string; customer: string; return_url: string; url: string }[] = [];
   readonly requests: { method: string; path: string; idempotencyKey: string | undefined }[] = [];
+  readonly webhookEndpoints: FakeWebhookEndpoint[] = [];
+  /** Requests refused because their idempotency key was used with other parameters. */
+  idempotencyErrors = 0;
+  /** The version of endpoints without one of their own. */
+  accountApiVersion = FAKE_ACCOUNT_API_VERSION;
   private readonly idempotency = new Map<string, Stored>();
   private server: Server | undefined;
   url = '';
@@ -103,6 +114,7 @@ export class FakeStripe {
       const seen = this.idempotency.get(key);
       if (seen) {
         if (seen.params !== raw) {
+          this.idempotencyErrors += 1;
           this.error(
             res,
             400,
@@ -148,11 +160,29 @@ export class FakeStripe {
       return this.send(res, 200, { object: 'customer', ...customer });
     }
     if (method === 'POST' && path === '/v1/checkout/sessions') return this.createCheckout(params, res);
+    if (method === 'GET' && path === '/v1/webhook_endpoints') {
+      const data = this.webhookEndpoints.map(({ secret: _secret, ...e }) => e);
+      return this.send(res, 200, { object: 'list', url: '/v1/webhook_endpoints', has_more: false, data });
+    }
+    if (method === 'POST' && path === '/v1/webhook_endpoints') {
+      const events = params.enabled_events as string[] | undefined;
+      if (typeof params.url !== 'string' || !Array.isArray(events)) {
+        return this.error(res, 400, 'invalid_request_error', 'Missing required param: url.', 'url');
+      }
+      const endpoint = this.addWebhookEndpoint(
+        params.url,
+        events,
+        typeof params.api_version === 'string' ? params.api_version : null,
+      );
+      return this.send(res, 200, endpoint);
+    }
     const csMatch = /^\/v1\/checkout\/sessions\/([\w]+)$/.exec(path);
     if (method === 'GET' && csMatch) {
       const cs = this.checkoutSessions.get(csMatch[1]!);
       if (!cs)
         return this.error(res, 404, 'invalid_request_error', `No such checkout.session: '${csMatch[1]}'`);
+      // An open session past its `expires_at` is expired (and its page no longer takes payments).
+      if (cs.status === 'open' && cs.expires_at <= Math.floor(Date.now() / 1000)) cs.status = 'expired';
       return this.send(res, 200, cs);
     }
     if (method === 'POST' && path === '/v1/billing_portal/sessions') {
@@ -242,6 +272,26 @@ export class FakeStripe {
     return this.send(res, 200, cs);
   }
 
+  /** A webhook endpoint, as made in the Dashboard; events to it are rendered at `apiVersion`. */
+  addWebhookEndpoint(
+    url: string,
+    enabledEvents: string[],
+    apiVersion: string | null,
+    secret = `whsec_${randomBytes(16).toString('hex')}`,
+  ): FakeWebhookEndpoint {
+    const endpoint: FakeWebhookEndpoint = {
+      id: id('we'),
+      object: 'webhook_endpoint',
+      url,
+      api_version: apiVersion,
+      enabled_events: enabledEvents,
+      status: 'enabled',
+      secret,
+    };
+    this.webhookEndpoints.push(endpoint);
+    return endpoint;
+  }
+
   /** What a person paying on the Checkout page causes: the session completes, paid. */
   complete(checkoutSessionId: string): FakeCheckoutSession {
     const cs = this.checkoutSessions.get(checkoutSessionId);
@@ -256,6 +306,13 @@ export class FakeStripe {
     if (cs.mode === 'subscription') cs.subscription = id('sub');
     else cs.payment_intent = id('pi');
     return cs;
+  }
+
+  /** The Checkout Session expires unpaid (its time ran out, or it was expired by the API). */
+  expire(checkoutSessionId: string): void {
+    const cs = this.checkoutSessions.get(checkoutSessionId);
+    if (!cs) throw new Error(`no checkout session ${checkoutSessionId}`);
+    cs.status = 'expired';
   }
 
   /** The session id in a Checkout URL this fake handed out. */

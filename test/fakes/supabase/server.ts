@@ -37,6 +37,11 @@ export class FakeSupabase {
   /** Downloads through signed URLs, by object key. */
   readonly signedDownloads: string[] = [];
   corruptDownloads = false;
+  /**
+   * How far the fake's clock runs ahead of the machine's: signed URLs are issued and checked on
+   * it, so a test can be an hour (or a day) later for the URLs without waiting.
+   */
+  clockOffsetMs = 0;
   private readonly failures: number[] = [];
   private readonly secret = randomBytes(32);
   private server: Server | undefined;
@@ -85,9 +90,13 @@ export class FakeSupabase {
     res.end(JSON.stringify(body));
   }
 
+  private now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
   private sign(key: string, expiresIn: number): string {
     const payload = Buffer.from(
-      JSON.stringify({ url: key, exp: Math.floor(Date.now() / 1000) + expiresIn }),
+      JSON.stringify({ url: key, exp: Math.floor(this.now() / 1000) + expiresIn }),
     ).toString('base64url');
     const mac = createHmac('sha256', this.secret).update(payload).digest('base64url');
     return `${payload}.${mac}`;
@@ -105,7 +114,7 @@ export class FakeSupabase {
       exp: number;
     };
     if (claims.url !== key) return 'invalid signature';
-    if (claims.exp * 1000 < Date.now()) return 'jwt expired';
+    if (claims.exp * 1000 < this.now()) return 'jwt expired';
     return undefined;
   }
 

@@ -59,6 +59,12 @@ export class FakeBotApi {
   private poller: { res: ServerResponse; timer: NodeJS.Timeout; flush: () => void } | undefined;
   private pushTarget: { url: string; secret: string | undefined } | undefined;
   protected readonly preCheckoutWaiters = new Map<string, () => void>();
+  /**
+   * While true api.telegram.org cannot be reached: every request has its connection reset
+   * before an answer (an outage, a firewall), and is only counted in `refused` (epoch ms).
+   */
+  unreachable = false;
+  readonly refused: number[] = [];
 
   constructor(options: FakeTelegramOptions = {}) {
     this.state = new TelegramState(options);
@@ -94,6 +100,11 @@ export class FakeBotApi {
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.unreachable) {
+      this.refused.push(Date.now());
+      req.socket.destroy();
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://fake');
     const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
     if (!m) return send(res, 404, { ok: false, error_code: 404, description: 'Not Found' });

@@ -114,6 +114,7 @@ function newBotMessage(
     ...(replyTo !== undefined ? { replyTo } : {}),
     ...(topic !== undefined ? { topic } : {}),
     ...extra,
+    ...(extra.text !== undefined ? { firstText: extra.text } : {}),
   };
   state.store(message);
   return state.messageJson(message);

@@ -56,6 +56,8 @@ export interface FakeMessage {
   readonly date: number;
   /** Plain text after entity parsing. */
   text?: string;
+  /** The text the bot sent it with (edits change `text`). */
+  readonly firstText?: string;
   /** The HTML exactly as the bot sent it (parse_mode HTML). */
   html?: string;
   entities?: FakeEntity[];

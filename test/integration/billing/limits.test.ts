@@ -86,17 +86,19 @@ describe('spend cap at its boundary', () => {
       prompt: 'p',
       builder: 'claude',
     });
-    await db.repos.builds.update(build!.id, { costMicroUsd: 790_000 });
+    // The next build's ceiling at Claude Sonnet 5.5's prices: 10 000 output tokens at $10 and
+    // 20 000 input tokens at $2 per million, $0.14.
+    await db.repos.builds.update(build!.id, { costMicroUsd: 860_000 });
 
     const ctx = { tx: db.repos, user, limits, provider: 'local' as const };
-    await expect(guard.check(ctx)).resolves.toBeUndefined(); // 0.79 + 0.21 = 1.00: at the cap, allowed
+    await expect(guard.check(ctx)).resolves.toBeUndefined(); // 0.86 + 0.14 = 1.00: at the cap, allowed
 
-    await db.repos.builds.update(build!.id, { costMicroUsd: 790_001 });
+    await db.repos.builds.update(build!.id, { costMicroUsd: 860_001 });
     const refused = await guard.check(ctx).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(SpawnError);
     expect((refused as SpawnError).code).toBe('ERR_SPEND_CAP');
     expect((refused as SpawnError).userMessage).toBe(
-      'This build could cost up to $0.21; you have spent $0.79 of your $1.00 monthly limit on the free plan.',
+      'This build could cost up to $0.14; you have spent $0.86 of your $1.00 monthly limit on the free plan.',
     );
   });
 });

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BillingService, CHECKOUT_KEY_WINDOW_S } from '../../../src/billing/service.js';
+import { CheckoutLinks } from '../../../src/billing/signed-link.js';
+import { createStripeClient } from '../../../src/billing/stripe-client.js';
+import { silentLogger } from '../../../src/log.js';
 import { pushEvent, stripeEvent } from '../../fakes/stripe/events.js';
 import { FakeStripe } from '../../fakes/stripe/server.js';
-import { startTestApp, type TestApp, until } from '../../helpers/app.js';
+import { inboundSettled, startTestApp, type TestApp, until } from '../../helpers/app.js';
 import { startFakeStripe, stripeEnv, WEBHOOK_SECRET } from '../../helpers/stripe.js';
 import { WebChatClient, type WebMessage } from '../../helpers/web-client.js';
 
@@ -10,7 +14,12 @@ let t: TestApp;
 
 beforeAll(async () => {
   stripe = await startFakeStripe();
-  t = await startTestApp({ ...stripeEnv(stripe), FREE_LIVE_SESSIONS: '1', FREE_BUILDS_PER_DAY: '50' });
+  t = await startTestApp({
+    ...stripeEnv(stripe),
+    FREE_LIVE_SESSIONS: '1',
+    FREE_BUILDS_PER_DAY: '50',
+    CHECKOUT_SESSIONS_PER_HOUR: '5',
+  });
 });
 afterAll(async () => {
   await t?.stop();
@@ -63,6 +72,7 @@ describe('Stripe Checkout in the chat', () => {
     const res = await pushEvent(webhook(), stripeEvent('checkout.session.completed', { ...cs }), {
       secret: WEBHOOK_SECRET,
     });
+    await inboundSettled(t.app);
     expect(res.status).toBe(200);
 
     const fresh = (await t.app.repos.users.get(user.id))!;
@@ -99,6 +109,7 @@ describe('Stripe Checkout in the chat', () => {
     const completed = stripeEvent('checkout.session.completed', { ...cs });
     for (let i = 0; i < 3; i++) {
       expect((await pushEvent(webhook(), completed, { secret: WEBHOOK_SECRET })).status).toBe(200);
+      await inboundSettled(t.app);
     }
     expect((await t.app.repos.users.get(user.id))!.credits).toBe(20);
 
@@ -114,6 +125,7 @@ describe('Stripe Checkout in the chat', () => {
       }),
     ]);
     expect(results.map((r) => r.status)).toEqual([200, 200]);
+    await inboundSettled(t.app);
     expect((await t.app.repos.users.get(user.id))!.credits).toBe(40);
     const payments = (await t.app.repos.payments.listByUser(user.id)).filter((p) => p.status === 'paid');
     expect(payments).toHaveLength(2);
@@ -152,6 +164,7 @@ describe('Stripe Checkout in the chat', () => {
     expect((await t.app.repos.payments.findByCheckoutSession(cs.id))?.status).toBe('pending');
     // The genuine delivery still works afterwards.
     expect((await pushEvent(webhook(), event, { secret: WEBHOOK_SECRET })).status).toBe(200);
+    await inboundSettled(t.app);
     expect((await t.app.repos.users.get(user.id))!.credits).toBe(20);
   });
 
@@ -167,6 +180,7 @@ describe('Stripe Checkout in the chat', () => {
     await pushEvent(webhook(), stripeEvent('checkout.session.completed', { ...cs }), {
       secret: WEBHOOK_SECRET,
     });
+    await inboundSettled(t.app);
     const after = (await t.app.repos.sessions.get(sessionId))!.expiresAt!;
     expect(after.getTime() - before.getTime()).toBe(2 * 3600_000);
     const told = await until('extension message', async () =>
@@ -185,6 +199,7 @@ describe('Stripe Checkout in the chat', () => {
     await pushEvent(webhook(), stripeEvent('checkout.session.completed', { ...cs }), {
       secret: WEBHOOK_SECRET,
     });
+    await inboundSettled(t.app);
     expect((await t.app.repos.users.get(user.id))!.credits).toBe(20);
     const refund = stripeEvent('charge.refunded', {
       id: 'ch_1',
@@ -193,7 +208,9 @@ describe('Stripe Checkout in the chat', () => {
       refunded: true,
     });
     await pushEvent(webhook(), refund, { secret: WEBHOOK_SECRET });
+    await inboundSettled(t.app);
     await pushEvent(webhook(), refund, { secret: WEBHOOK_SECRET });
+    await inboundSettled(t.app);
     expect((await t.app.repos.users.get(user.id))!.credits).toBe(0);
     await until('refund message', async () =>
       (await client.history()).find((m) => m.view.title === 'Refund received'),
@@ -224,12 +241,99 @@ describe('Stripe Checkout in the chat', () => {
     expect(reply.replies[0]!.view.text).toMatch(/Pro: 5 apps at once, 200 builds a day/);
     expect(linkOf(reply.replies[0]!.view, /Get Pro/)).toMatch(`${stripe.url}/c/pay/`);
     expect(linkOf(reply.replies[0]!.view, /Get Team/)).toMatch('/billing/checkout?t=');
-    // Asking twice within a minute (a double click) reuses the Checkout Session: Stripe replays it.
+    // Asking again (a double click, a second look) offers the same open Checkout Session.
+    const creates = () =>
+      stripe.requests.filter((r) => r.method === 'POST' && r.path === '/v1/checkout/sessions');
+    const before = creates().length;
     const again = await client.send('/upgrade');
     expect(linkOf(again.replies[0]!.view, /Get Pro/)).toBe(linkOf(reply.replies[0]!.view, /Get Pro/));
-    const keys = stripe.requests
-      .filter((r) => r.path === '/v1/checkout/sessions')
-      .map((r) => r.idempotencyKey);
-    expect(keys.at(-1)).toBe(keys.at(-2));
+    expect(creates().length).toBe(before);
+    // Once it expired unpaid, the next ask opens a new one.
+    stripe.expire(FakeStripe.sessionIdOf(linkOf(reply.replies[0]!.view, /Get Pro/)));
+    const third = await client.send('/upgrade');
+    expect(linkOf(third.replies[0]!.view, /Get Pro/)).not.toBe(linkOf(reply.replies[0]!.view, /Get Pro/));
+  });
+
+  it('40 presses of one Buy button at once open one Checkout Session and one order', async () => {
+    const client = new WebChatClient(t.url);
+    await client.open();
+    await client.send('/billing');
+    const user = await userOf(client);
+    const link = t.app.billing.link(user, 'credits').replace(t.config.PUBLIC_URL, t.url);
+    const presses = await Promise.all(Array.from({ length: 40 }, () => fetch(link, { redirect: 'manual' })));
+    expect(presses.map((r) => r.status)).toEqual(Array(40).fill(303));
+    const pages = new Set(presses.map((r) => r.headers.get('location')));
+    expect(pages.size).toBe(1);
+    const ofUser = [...stripe.checkoutSessions.values()].filter((cs) => cs.client_reference_id === user.id);
+    expect(ofUser).toHaveLength(1);
+    expect(await t.app.repos.payments.listByUser(user.id)).toHaveLength(1);
+    expect(stripe.idempotencyErrors).toBe(0);
+  });
+
+  it('a person may open CHECKOUT_SESSIONS_PER_HOUR new payment pages an hour; then is told how long to wait', async () => {
+    const client = new WebChatClient(t.url);
+    await client.open();
+    await client.send('/billing');
+    const user = await userOf(client);
+    const press = (sessionId: string) =>
+      fetch(t.app.billing.link(user, 'extend', sessionId).replace(t.config.PUBLIC_URL, t.url), {
+        redirect: 'manual',
+      });
+    const opened: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await press(`app${i}`);
+      expect(res.status).toBe(303);
+      opened.push(res.headers.get('location')!);
+    }
+    const refused = await press('app5');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('ERR_RATE_LIMITED');
+    expect(body.error.message).toMatch(
+      /^You opened 5 payment pages in the last hour; use one of them, or try again in \d+ minutes?\.$/,
+    );
+    // The pages already open stay available.
+    const again = await press('app0');
+    expect(again.status).toBe(303);
+    expect(again.headers.get('location')).toBe(opened[0]);
+    expect(
+      [...stripe.checkoutSessions.values()].filter((cs) => cs.client_reference_id === user.id),
+    ).toHaveLength(5);
+  });
+
+  it('the same purchase from two processes a second apart: one idempotency key, one set of parameters, one page', async () => {
+    const client = new WebChatClient(t.url);
+    await client.open();
+    await client.send('/billing');
+    const user = await userOf(client);
+    // Two web processes whose clocks read 1.5 s apart, in the same key window.
+    const windowMs = CHECKOUT_KEY_WINDOW_S * 1000;
+    const at = Math.floor(Date.now() / windowMs) * windowMs + 1000;
+    const process = (offsetMs: number) =>
+      new BillingService({
+        config: t.config,
+        repos: t.app.repos,
+        queues: t.app.queues,
+        plans: t.app.billing.plans(),
+        links: new CheckoutLinks('x'.repeat(32), t.config.PUBLIC_URL),
+        stripe: createStripeClient(t.config),
+        logger: silentLogger(),
+        now: () => new Date(at + offsetMs),
+      });
+    const errorsBefore = stripe.idempotencyErrors;
+    const [a, b] = await Promise.all([process(0).checkout(user, 'pro'), process(1500).checkout(user, 'pro')]);
+    expect(a).toBe(b);
+    expect(stripe.idempotencyErrors).toBe(errorsBefore);
+    const keys = new Set(
+      stripe.requests
+        .filter((r) => r.method === 'POST' && r.path === '/v1/checkout/sessions')
+        .slice(-2)
+        .map((r) => r.idempotencyKey),
+    );
+    expect(keys.size).toBe(1);
+    expect(
+      [...stripe.checkoutSessions.values()].filter((cs) => cs.client_reference_id === user.id),
+    ).toHaveLength(1);
   });
 });

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { effectivePlan } from '../../../src/billing/plans.js';
+import { STRIPE_HANDLED_EVENTS } from '../../../src/billing/stripe-event.js';
 import { pushEvent, stripeEvent } from '../../fakes/stripe/events.js';
 import { FakeStripe } from '../../fakes/stripe/server.js';
+import { deliver, eventFor } from '../../fakes/stripe/webhooks.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
 import { startFakeStripe, stripeEnv, WEBHOOK_SECRET } from '../../helpers/stripe.js';
 import { WebChatClient } from '../../helpers/web-client.js';
@@ -30,6 +32,8 @@ async function proCustomer(apps: number) {
   const cs = stripe.complete(FakeStripe.sessionIdOf(link!.kind === 'link' ? link!.url : ''));
   expect((await push('checkout.session.completed', { ...cs })).status).toBe(200);
   const identity = await t.app.repos.users.findIdentity('web', '', uid);
+  // The webhook is answered once queued; the grant is the worker's.
+  await until('Pro granted', async () => (await t.app.repos.users.get(identity!.userId))?.plan === 'pro');
   const sessions: string[] = [];
   for (let i = 0; i < apps; i++) {
     const sent = await client.send(`/spawn a landing page number ${i}`);
@@ -39,6 +43,10 @@ async function proCustomer(apps: number) {
     await until('live', async () => (await t.app.repos.sessions.get(id))?.status === 'live');
   }
   return { client, userId: identity!.userId, cs, sessions };
+}
+
+async function planEnd(userId: string): Promise<number | undefined> {
+  return (await t.app.repos.users.get(userId))?.planExpiresAt?.getTime();
 }
 
 function subscription(
@@ -75,8 +83,7 @@ describe('subscriptions', () => {
       lines: { object: 'list', data: [{ period: { start: periodEnd - 30 * 86400, end: periodEnd } }] },
     };
     expect((await push('invoice.paid', invoice)).status).toBe(200);
-    const user = (await t.app.repos.users.get(userId))!;
-    expect(user.planExpiresAt!.getTime()).toBe(periodEnd * 1000 + 24 * 3600_000);
+    await until('plan end moved', async () => (await planEnd(userId)) === periodEnd * 1000 + 24 * 3600_000);
     await until('renewed', async () => (await client.history()).find((m) => m.view.title === 'Pro renewed'));
 
     expect(
@@ -87,7 +94,7 @@ describe('subscriptions', () => {
         )
       ).status,
     ).toBe(200);
-    expect((await t.app.repos.users.get(userId))!.planExpiresAt!.getTime()).toBe(periodEnd * 1000);
+    await until('plan ends at the period end', async () => (await planEnd(userId)) === periodEnd * 1000);
     await until('ending notice', async () =>
       (await client.history()).find((m) => m.view.title === 'Pro ends soon'),
     );
@@ -104,6 +111,7 @@ describe('subscriptions', () => {
     expect(
       (await push('customer.subscription.deleted', subscription(cs, later, { status: 'canceled' }))).status,
     ).toBe(200);
+    await until('plan end set', async () => (await planEnd(userId)) === later * 1000);
     const stillPro = (await t.app.repos.users.get(userId))!;
     expect(effectivePlan(stillPro)).toBe('pro');
     expect(stillPro.planExpiresAt!.getTime()).toBe(later * 1000);
@@ -125,6 +133,36 @@ describe('subscriptions', () => {
       (await client.history()).find((m) => m.view.title === 'Pro ended'),
     );
     for (const id of sessions) await client.act('stop', id);
+  });
+
+  it('refuses subscription events rendered at an API version older than 2025-03-31, naming the fix', async () => {
+    const { userId, cs } = await proCustomer(0);
+    const before = (await t.app.repos.users.get(userId))!.planExpiresAt!.getTime();
+    const periodEnd = Math.floor(Date.now() / 1000) + 40 * 24 * 3600;
+    const url = `${t.url}/stripe/webhook`;
+    // An endpoint left at an old version: Stripe renders the billing period at the top level.
+    const old = stripe.addWebhookEndpoint(url, [...STRIPE_HANDLED_EVENTS], '2024-06-20', WEBHOOK_SECRET);
+    const sent = eventFor(old, 'customer.subscription.updated', subscription(cs, periodEnd));
+    expect((sent.data as { object: { current_period_end?: number } }).object.current_period_end).toBe(
+      periodEnd,
+    );
+    const refused = await pushEvent(url, sent, { secret: WEBHOOK_SECRET });
+    expect(refused.status).toBe(400);
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('ERR_STRIPE_EVENT');
+    expect(body.error.message).toContain('API version 2024-06-20');
+    expect(body.error.message).toContain("set the webhook endpoint's API version to 2025-03-31 or later");
+    expect((await t.app.repos.users.get(userId))!.planExpiresAt!.getTime()).toBe(before);
+    // A well-versioned event without the fields of its version is refused as well.
+    const { items: _items, ...noItems } = subscription(cs, periodEnd);
+    expect((await push('customer.subscription.updated', noItems)).status).toBe(400);
+
+    // The same change from an endpoint at the account's (current) version is applied.
+    const current = stripe.addWebhookEndpoint(url, [...STRIPE_HANDLED_EVENTS], null, WEBHOOK_SECRET);
+    expect(
+      (await deliver(current, 'customer.subscription.updated', subscription(cs, periodEnd))).status,
+    ).toBe(200);
+    await until('applied', async () => (await planEnd(userId)) === periodEnd * 1000 + 24 * 3600_000);
   });
 
   it('ignores events it does not handle, and events for unknown customers, with 200', async () => {

@@ -2,7 +2,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { alive, descendants, type RunningCli, runCli, startCli, waitForHttp } from '../../helpers/cli.js';
+import {
+  alive,
+  descendants,
+  killLeftovers,
+  type RunningCli,
+  runCli,
+  startCli,
+  waitForHttp,
+} from '../../helpers/cli.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';
 import { TEST_REDIS_URL } from '../../helpers/env.js';
 
@@ -16,10 +24,7 @@ function cmdline(pid: number): string {
 
 const running: RunningCli[] = [];
 afterEach(async () => {
-  for (const r of running.splice(0)) {
-    if (r.child.exitCode === null) r.child.kill('SIGKILL');
-    await r.exited;
-  }
+  await killLeftovers(running);
 });
 
 async function stopAndCheck(r: RunningCli): Promise<void> {
@@ -38,10 +43,11 @@ async function stopAndCheck(r: RunningCli): Promise<void> {
 
 describe('spawnai start', () => {
   it('serves /health and /ready on PGlite + Redis, and exits 0 on SIGTERM leaving no child', async () => {
-    const r = await startCli(['start'], { REDIS_URL: TEST_REDIS_URL });
+    // A new install: an empty data folder, so the embedded database is created from nothing.
+    const r = await startCli(['start'], { REDIS_URL: TEST_REDIS_URL }, { freshDatabase: true });
     running.push(r);
     // Generous: the suite runs many processes at once; start-up time is measured in bench/, not here.
-    await waitForHttp(`${r.url}/ready`, 45_000);
+    await waitForHttp(`${r.url}/ready`, 90_000);
     const health = await fetch(`${r.url}/health`);
     expect(health.status).toBe(200);
     const ready = (await (await fetch(`${r.url}/ready`)).json()) as { checks: Record<string, string> };
@@ -51,11 +57,48 @@ describe('spawnai start', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('What should I build?');
     await stopAndCheck(r);
+  }, 150_000);
+
+  it('says in plain words when the chat is open to other machines, and when local apps have no sandbox', async () => {
+    const r = await startCli(['start'], {
+      REDIS_URL: TEST_REDIS_URL,
+      HOST: '0.0.0.0',
+      LOCAL_SANDBOX_BWRAP: '/nonexistent/bwrap',
+    });
+    running.push(r);
+    await waitForHttp(`${r.url}/ready`, 45_000);
+    const said = async (text: string) => {
+      for (let i = 0; i < 100 && !r.output().includes(text); i++)
+        await new Promise((res) => setTimeout(res, 100));
+      return r.output().includes(text);
+    };
+    expect(await said('so other machines can reach it, and it asks nobody to log in')).toBe(true);
+    expect(
+      await said(
+        'Local apps have no sandbox on this machine: bubblewrap (/nonexistent/bwrap) is not installed',
+      ),
+    ).toBe(true);
+    expect(r.output()).toContain('apt-get install bubblewrap');
+    expect(r.output()).toContain('apps written by Claude will not run on this machine');
+    await stopAndCheck(r);
+  }, 90_000);
+
+  it('keeps quiet about exposure on the loopback (the default)', async () => {
+    const r = await startCli(['start'], { REDIS_URL: TEST_REDIS_URL });
+    running.push(r);
+    await waitForHttp(`${r.url}/ready`, 45_000);
+    await stopAndCheck(r);
+    expect(r.output()).toContain('"msg":"Server listening at http://127.0.0.1:');
+    expect(r.output()).not.toContain('other machines can reach it');
   }, 90_000);
 
   it('as the README starts it (`npm start`): SIGTERM to npm stops the service and all it started', async () => {
     // Process managers signal npm, not its child: the start script must hand the signal on.
-    const r = await startCli(['start'], { REDIS_URL: TEST_REDIS_URL }, () => ['npm', ['start', '--silent']]);
+    const r = await startCli(
+      ['start'],
+      { REDIS_URL: TEST_REDIS_URL },
+      { wrap: () => ['npm', ['start', '--silent']] },
+    );
     running.push(r);
     await waitForHttp(`${r.url}/ready`, 45_000);
     expect((await fetch(`${r.url}/health`)).status).toBe(200);
@@ -66,10 +109,16 @@ describe('spawnai start', () => {
     const probe = spawnSync('unshare', ['-n', 'true']);
     if (probe.status !== 0) return; // needs a network namespace (root); covered in CI, which runs as root
     // In a fresh network namespace nothing answers on 127.0.0.1:6379, as on a new machine.
-    const r = await startCli(['start'], {}, (cmd, args) => [
-      'unshare',
-      ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', cmd, ...args],
-    ]);
+    const r = await startCli(
+      ['start'],
+      {},
+      {
+        wrap: (cmd, args) => [
+          'unshare',
+          ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', cmd, ...args],
+        ],
+      },
+    );
     running.push(r);
     const inNamespace = (url: string) =>
       execFileSync(
@@ -99,10 +148,16 @@ describe('spawnai start', () => {
   it('without Redis and without redis-server, says exactly how to get one and exits 1', async () => {
     const probe = spawnSync('unshare', ['-n', 'true']);
     if (probe.status !== 0) return;
-    const r = await startCli(['start'], { PATH: '/nonexistent' }, (cmd, args) => [
-      '/usr/bin/unshare',
-      ['-n', '/bin/sh', '-c', '/usr/sbin/ip link set lo up && exec "$0" "$@"', cmd, ...args],
-    ]);
+    const r = await startCli(
+      ['start'],
+      { PATH: '/nonexistent' },
+      {
+        wrap: (cmd, args) => [
+          '/usr/bin/unshare',
+          ['-n', '/bin/sh', '-c', '/usr/sbin/ip link set lo up && exec "$0" "$@"', cmd, ...args],
+        ],
+      },
+    );
     running.push(r);
     const { code } = await r.exited;
     expect(code).toBe(1);
@@ -120,12 +175,12 @@ describe('spawnai start', () => {
       expect(migrated.output).toContain('migration(s) applied');
       const r = await startCli(['web'], { DATABASE_URL: pg.url, REDIS_URL: TEST_REDIS_URL });
       running.push(r);
-      await waitForHttp(`${r.url}/ready`, 15_000);
+      await waitForHttp(`${r.url}/ready`, 45_000);
       await stopAndCheck(r);
     } finally {
       await pg.drop();
     }
-  });
+  }, 90_000);
 
   it('refuses to serve on a database that needs migrations, naming the fix', async () => {
     const pg = await createThrowawayPostgres();

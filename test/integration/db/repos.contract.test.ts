@@ -119,23 +119,34 @@ describe.each(DB_KINDS)('repositories on %s', (kind) => {
     expect((await t.repos.sessions.get(session.id))?.status).toBe('queued');
   });
 
-  it('creates one build per request key, even concurrently', async () => {
+  /** The same request delivered `copies` times at once: each copy tries to create its build. */
+  async function concurrentCreates(copies: number) {
     const { session } = await newSession();
     const requestKey = `web:${nextId()}`;
-    const results = await Promise.all(
-      [1, 2, 3].map(() =>
-        t.repos.builds.createOnce({
-          sessionId: session.id,
-          iteration: 1,
-          requestKey,
-          jobId: 'j',
-          prompt: 'p',
-          builder: 'offline',
-        }),
-      ),
-    );
-    expect(results.filter(Boolean)).toHaveLength(1);
+    const build = {
+      sessionId: session.id,
+      iteration: 1,
+      requestKey,
+      jobId: 'j',
+      prompt: 'p',
+      builder: 'offline',
+    };
+    const results = await Promise.all(Array.from({ length: copies }, () => t.repos.builds.createOnce(build)));
+    return { session, created: results.filter(Boolean) };
+  }
+
+  it('creates one build per request key, even concurrently', async () => {
+    const { session, created } = await concurrentCreates(3);
+    expect(created).toHaveLength(1);
     expect((await t.repos.builds.listForSession(session.id)).length).toBe(1);
+  });
+
+  // Two unique indexes guard a build (request key; session + iteration). A concurrent twin can
+  // hit either first, and both mean "this request has its build"; 20 rounds made the race show.
+  it('answers a concurrent twin with "exists" whichever unique index it hits first', async () => {
+    for (let round = 0; round < 20; round++) {
+      expect((await concurrentCreates(6)).created).toHaveLength(1);
+    }
   });
 
   it('records an inbound event once', async () => {

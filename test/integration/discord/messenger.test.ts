@@ -90,23 +90,22 @@ describe('discord messenger over REST', () => {
     const m = messenger();
     const channel = fake.addChannel(guildId, 'short-limit');
     fake.buckets.force(new RegExp(`POST /channels/${channel.id}/messages$`), 1, 1);
-    const started = Date.now();
     await m.post(channelConversation(channel.id), view('After a wait'));
     const posts = fake.requests.filter((r) => r.route === `POST /channels/${channel.id}/messages`);
     expect(posts.map((r) => r.status)).toEqual([429, 200]);
     expect(posts[1]!.at - posts[0]!.at).toBeGreaterThanOrEqual(1000);
-    expect(Date.now() - started).toBeLessThan(4000);
   });
 
   it('gives a long Retry-After back as ERR_PLATFORM_RATE_LIMITED with retryAfterMs', async () => {
     const m = messenger();
     const channel = fake.addChannel(guildId, 'long-limit');
     fake.buckets.force(new RegExp(`POST /channels/${channel.id}/messages$`), 30, 1);
-    const started = Date.now();
     const e = await failure(m.post(channelConversation(channel.id), view('Later')));
     expect(e.code).toBe('ERR_PLATFORM_RATE_LIMITED');
     expect(e.retryAfterMs).toBeGreaterThanOrEqual(30_000);
-    expect(Date.now() - started).toBeLessThan(2000);
+    // Handed back at once: the one refused request, no wait in process and no retry.
+    const posts = fake.requests.filter((r) => r.route === `POST /channels/${channel.id}/messages`);
+    expect(posts.map((r) => r.status)).toEqual([429]);
   });
 
   it('keeps to the bucket the headers describe instead of running into 429s', async () => {
@@ -155,12 +154,11 @@ describe('discord messenger over REST', () => {
     expect(down).toMatchObject({ code: 'ERR_PLATFORM_UNAVAILABLE', retryable: true });
 
     const slow = fake.addChannel(guildId, 'slow');
+    // Slow answers that would succeed: only our own timeout can turn them into this error.
     fake.delayNext(new RegExp(`POST /channels/${slow.id}/messages$`), 1500, 3);
-    const started = Date.now();
     const timedOut = await failure(m.post(channelConversation(slow.id), view('x')));
     expect(timedOut.code).toBe('ERR_PLATFORM_UNAVAILABLE');
     expect(timedOut.message).toContain('timed out');
-    expect(Date.now() - started).toBeLessThan(1500);
   });
 
   it('renders the card as an embed with a progress bar, fields and buttons Discord accepts', async () => {

@@ -1,8 +1,25 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/index.js';
+import { doctorFailed, formatDoctor, runDoctor } from '../../../src/doctor/index.js';
 import { runCli } from '../../helpers/cli.js';
 import { TEST_REDIS_URL } from '../../helpers/env.js';
+import { copyPgliteTemplate } from '../../helpers/pglite-template.js';
+
+/**
+ * The doctor in this process, as the CLI runs it (same config parsing, checks and text); the
+ * one test through the real CLI below shows the exit code and the printed output.
+ */
+let dataDir: string;
+async function doctor(env: Record<string, string>): Promise<{ code: number; output: string }> {
+  const config = loadConfig({ DATA_DIR: dataDir, ...env });
+  const results = await runDoctor(config);
+  return { code: doctorFailed(results) ? 1 : 0, output: formatDoctor(results, config) };
+}
 
 const SLACK_TOKEN = 'xoxb-doctor-secret-000111';
 const TELEGRAM_TOKEN = '123456:doctor-secret-token';
@@ -33,19 +50,23 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  dataDir = mkdtempSync(path.join(tmpdir(), 'spawnai-doctor-'));
+  // The embedded database as every start after the first finds it (creating one is start's test).
+  await copyPgliteTemplate(path.join(dataDir, 'db'));
 });
 afterAll(async () => {
   await new Promise((r) => server.close(r));
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('spawnai doctor', () => {
   it('on embedded defaults: stores ok, every integration off', async () => {
-    const r = await runCli(['doctor'], { REDIS_URL: TEST_REDIS_URL });
+    const r = await doctor({ REDIS_URL: TEST_REDIS_URL });
     expect(r.code, r.output).toBe(0);
     expect(r.output).toMatch(/✓ database\s+ok\s+PGlite/);
     expect(r.output).toMatch(/✓ redis\s+ok/);
     expect(r.output).toMatch(
-      /✓ queues\s+ok\s+spawn: 0 waiting, 0 active, 0 delayed, 0 failed; notify: 0 waiting/,
+      /✓ queues\s+ok\s+inbound: 0 waiting, 0 active, 0 delayed, 0 failed; spawn: 0 waiting, 0 active, 0 delayed, 0 failed; notify: 0 waiting/,
     );
     for (const name of [
       'claude',
@@ -60,10 +81,32 @@ describe('spawnai doctor', () => {
       expect(r.output).toMatch(new RegExp(`– ${name}\\s+off\\s+not configured`));
     }
     expect(r.output).toContain('builder: offline builder');
+    expect(r.output).toMatch(/✓ sandbox\s+ok\s+bubblewrap \(\/usr\/bin\/bwrap\), cgroup v1 limits/);
+  });
+
+  it('says when local apps have no sandbox, how to get one, and fails when Claude’s apps would run here', async () => {
+    const offline = await doctor({ REDIS_URL: TEST_REDIS_URL, LOCAL_SANDBOX_BWRAP: '/nonexistent/bwrap' });
+    expect(offline.code, offline.output).toBe(0);
+    expect(offline.output).toMatch(
+      /– sandbox\s+off\s+none: bubblewrap \(\/nonexistent\/bwrap\) is not installed: install bubblewrap \(Debian\/Ubuntu: apt-get install bubblewrap/,
+    );
+    expect(offline.output).toContain("only the offline builder's templates run locally");
+    const claude = await doctor({
+      REDIS_URL: TEST_REDIS_URL,
+      LOCAL_SANDBOX_BWRAP: '/nonexistent/bwrap',
+      ANTHROPIC_API_KEY: 'sk-ant-doctor-secret',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:1',
+    });
+    expect(claude.code).toBe(1);
+    expect(claude.output).toMatch(/! sandbox\s+incomplete\s+none: bubblewrap/);
   });
 
   it('tells working, rejected, incomplete and unreachable apart, and prints no secret', async () => {
+    // A migrated database to check, so the run spends its time on the checks, not an initdb.
+    const cliData = mkdtempSync(path.join(tmpdir(), 'spawnai-doctor-cli-'));
+    await copyPgliteTemplate(path.join(cliData, 'db'));
     const r = await runCli(['doctor'], {
+      DATA_DIR: cliData,
       REDIS_URL: 'redis://127.0.0.1:1',
       SLACK_SIGNING_SECRET: 'slack-signing-secret-xyz',
       SLACK_BOT_TOKEN: SLACK_TOKEN,
@@ -78,6 +121,7 @@ describe('spawnai doctor', () => {
       RENDER_OWNER_ID: 'tea-1',
       RENDER_API_URL: 'http://127.0.0.1:1/v1',
     });
+    rmSync(cliData, { recursive: true, force: true });
     expect(r.code).toBe(1);
     expect(r.output).toMatch(/✗ redis\s+unreachable\s+redis:\/\/127\.0\.0\.1:1/);
     expect(r.output).toMatch(/✓ slack\s+ok/);
@@ -97,19 +141,19 @@ describe('spawnai doctor', () => {
     ]) {
       expect(r.output).not.toContain(secret);
     }
-  });
+  }, 90_000); // a process start on a loaded machine; the CLI run itself has its own deadline
 });
 
 describe('spawnai doctor: Slack modes', () => {
   it('takes Socket Mode without a signing secret, and names what a half set-up lacks', async () => {
-    const socket = await runCli(['doctor'], {
+    const socket = await doctor({
       REDIS_URL: TEST_REDIS_URL,
       SLACK_APP_TOKEN: 'xapp-doctor-secret',
       SLACK_BOT_TOKEN: SLACK_TOKEN,
       SLACK_API_URL: `${base}/slack/api`,
     });
     expect(socket.output).toMatch(/✓ slack\s+ok/);
-    const half = await runCli(['doctor'], { REDIS_URL: TEST_REDIS_URL, SLACK_SIGNING_SECRET: 'half-secret' });
+    const half = await doctor({ REDIS_URL: TEST_REDIS_URL, SLACK_SIGNING_SECRET: 'half-secret' });
     expect(half.code).toBe(1);
     expect(half.output).toMatch(/! slack\s+incomplete\s+missing SLACK_BOT_TOKEN or SLACK_CLIENT_ID/);
     expect(half.output).not.toContain('half-secret');
@@ -132,9 +176,9 @@ describe('spawnai doctor: queues', () => {
         { jobId: 'old-one', timestamp: Date.now() - 600_000 },
       );
       await queue.add('spawn', { buildId: 'b2', sessionId: 's2', correlationId: 'c2' }, { jobId: 'new-one' });
-      const r = await runCli(['doctor'], { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix });
+      const r = await doctor({ REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix });
       expect(r.output).toMatch(
-        /! queues\s+incomplete\s+spawn: 2 waiting, 0 active, 0 delayed, 0 failed, oldest waiting 6\d\d s/,
+        /! queues\s+incomplete\s+inbound: 0 waiting, 0 active, 0 delayed, 0 failed; spawn: 2 waiting, 0 active, 0 delayed, 0 failed, oldest waiting 6\d\d s/,
       );
       expect(r.output).toContain('are workers running?');
     } finally {
@@ -142,5 +186,19 @@ describe('spawnai doctor: queues', () => {
       redis.disconnect();
       await cleanupPrefix(prefix);
     }
+  });
+});
+
+describe('spawnai doctor <names>', () => {
+  it('checks only the integrations named, and refuses a name it does not know', async () => {
+    const config = loadConfig({ DATA_DIR: dataDir });
+    const results = await runDoctor(config, fetch, ['stripe', 'database']);
+    expect(results.map((r) => [r.name, r.state])).toEqual([
+      ['database', 'ok'],
+      ['stripe', 'off'],
+    ]);
+    await expect(runDoctor(config, fetch, ['stripe', 'slak'])).rejects.toThrow(
+      /doctor knows no check named "slak"; it knows database, redis, .*slack/,
+    );
   });
 });

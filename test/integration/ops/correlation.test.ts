@@ -21,13 +21,12 @@ describe('correlation ids', () => {
       REDIS_URL: TEST_REDIS_URL,
       QUEUE_PREFIX: migrator.config.QUEUE_PREFIX,
       DATA_DIR: migrator.config.DATA_DIR,
-      LOCAL_PREVIEW_HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       ...FAST_WORKER_ENV,
     };
     web = await startCli(['web'], env);
     worker = await startCli(['worker'], env);
-    await waitForHttp(`${web.url}/ready`, 20_000);
+    await waitForHttp(`${web.url}/ready`, 45_000);
   });
   afterAll(async () => {
     for (const p of [web, worker]) {
@@ -64,8 +63,10 @@ describe('correlation ids', () => {
       },
       10_000,
     ).catch(() => lines(worker.output()).filter((l) => l.correlationId === id));
-    expect(webLines.map((l) => l.msg)).toContain('spawn requested');
+    // The web process only queues the message; the conversation runs in the worker.
+    expect(webLines.map((l) => l.msg)).toContain('message queued');
     expect(workerLines.length).toBeGreaterThan(0);
+    expect(workerLines.map((l) => l.msg)).toContain('spawn requested');
     expect(workerLines.map((l) => l.msg)).toContain('build live');
     // No line carries the key twice (JSON would keep only the last).
     for (const raw of worker

@@ -2,26 +2,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROMPT_VERSION } from '../../../src/build/claude/index.js';
 import type { ReplyView } from '../../../src/core/view.js';
 import {
-  FakeAnthropic,
+  type FakeAnthropic,
   type FakeBlock,
   finish,
   message,
   nodeApp,
+  redactedThinking,
+  thinking,
   writeFile,
 } from '../../fakes/anthropic/server.js';
-import { startTestApp, type TestApp, until } from '../../helpers/app.js';
+import { type TestApp, until } from '../../helpers/app.js';
+import { startClaudeTestApp } from '../../helpers/claude-app.js';
+import { fetchPreview } from '../../helpers/preview.js';
 import { WebChatClient, type WebMessage } from '../../helpers/web-client.js';
 
 let fake: FakeAnthropic;
 let t: TestApp;
 beforeAll(async () => {
-  fake = await new FakeAnthropic().start();
-  t = await startTestApp({
-    ANTHROPIC_API_KEY: 'test-key',
-    ANTHROPIC_BASE_URL: fake.url,
-    ANTHROPIC_MODEL: 'claude-sonnet-5-5',
+  ({ fake, t } = await startClaudeTestApp({
+    // ANTHROPIC_MODEL unset: the default model, with the fake enforcing its rules.
     JOB_ATTEMPTS: '2',
-  });
+  }));
 });
 afterAll(async () => {
   await t?.stop();
@@ -90,15 +91,38 @@ const files = (title: string, body: string, planned?: number): FakeBlock[] =>
   nodeApp(title, body).map((f) => writeFile(f.path, f.content, planned));
 
 describe('web chat with Claude: from a message to a running app', () => {
-  it('builds what Claude writes, shows each file on the card, records usage and cost; a change reads the cache', async () => {
+  it('builds in three turns with thinking blocks, shows each file on the card, and the cost at the published prices; a change reads the cache', async () => {
     fake.reset();
     const notes = { path: 'public/notes.txt', content: 'Open 6am to 10pm.\n' };
-    fake.script(
+    // Usage as the API would report it, so the cost is known to the micro-dollar.
+    const usage = [
+      { inputTokens: 1200, cacheWriteTokens: 6000, cacheReadTokens: 0, outputTokens: 3000 },
+      { inputTokens: 300, cacheWriteTokens: 800, cacheReadTokens: 6000, outputTokens: 2500 },
+      { inputTokens: 250, cacheWriteTokens: 0, cacheReadTokens: 150_000, outputTokens: 400 },
+    ];
+    const scripted = (i: number) => ({
       // Each file is paced, so every "wrote" edit reaches the card before the next.
-      message([...files('Gym Hours', '<h1>Gym Hours</h1>', 3), writeFile(notes.path, notes.content, 3)], {
-        blockDelayMs: 500,
-      }),
-      message([finish('Gym Hours', 'A page with the gym’s opening hours.')], { blockDelayMs: 500 }),
+      blockDelayMs: 500,
+      outputTokens: usage[i]!.outputTokens,
+      inputUsage: usage[i]!,
+    });
+    fake.script(
+      message(
+        [
+          thinking('A page with opening hours: package.json, server.js.'),
+          ...files('Gym Hours', '<h1>Gym Hours</h1>', 3),
+        ],
+        scripted(0),
+      ),
+      // Text between tool calls comes back inside thinking blocks; some thinking is redacted.
+      message(
+        [thinking('Now the notes file.'), redactedThinking(), writeFile(notes.path, notes.content, 3)],
+        scripted(1),
+      ),
+      message(
+        [thinking('Everything is written.'), finish('Gym Hours', 'A page with the gym’s opening hours.')],
+        scripted(2),
+      ),
     );
     const client = new WebChatClient(t.url);
     await client.open();
@@ -112,7 +136,22 @@ describe('web chat with Claude: from a message to a running app', () => {
     expect(live.view.title).toBe('Gym Hours is ready');
     expect(live.view.text).toContain('A page with the gym’s opening hours.');
     const url = (await t.app.repos.sessions.get(sessionId))!.previewUrl!;
-    expect(await (await fetch(url)).text()).toContain('<h1>Gym Hours</h1>');
+    expect(await (await fetchPreview(url)).text()).toContain('<h1>Gym Hours</h1>');
+
+    // Three requests, each in the shape the default model accepts, each carrying every
+    // thinking block of the turns before it back unmodified (the fake refuses anything else).
+    const requests = fake.messageRequests();
+    expect(requests).toHaveLength(3);
+    for (const r of requests) {
+      expect(r.body).toMatchObject({
+        model: 'claude-sonnet-5-5',
+        tool_choice: { type: 'auto' },
+        thinking: { type: 'adaptive' },
+      });
+      expect(r.body).not.toHaveProperty('temperature');
+    }
+    const third = requests[2]!.body!.messages as { role: string; content: { type: string }[] }[];
+    expect(third[3]!.content.map((b) => b.type)).toEqual(['thinking', 'redacted_thinking', 'tool_use']);
 
     // Progress per file reached the status card, in order.
     const card = (await client.cards(sessionId))[0]!;
@@ -129,27 +168,29 @@ describe('web chat with Claude: from a message to a running app', () => {
       details.indexOf('wrote public/notes.txt (3/3)'),
     );
 
-    // Usage and cost are on the build row; the card shows the session's cost.
+    // The cost at Claude Sonnet 5.5's published prices: $2 input, $10 output, $2.50 cache
+    // writes, $0.10 cache reads per million tokens (a price per million tokens is micro-USD
+    // per token).
+    const sum = (k: keyof (typeof usage)[number]) => usage.reduce((n, u) => n + u[k], 0);
+    const expected =
+      sum('inputTokens') * 2 +
+      sum('outputTokens') * 10 +
+      sum('cacheWriteTokens') * 2.5 +
+      sum('cacheReadTokens') * 0.1;
+    expect(expected).toBe(95_100);
     const [build] = await t.app.repos.builds.listForSession(sessionId);
     expect(build).toMatchObject({
       status: 'succeeded',
       builder: 'claude',
       model: 'claude-sonnet-5-5',
       promptVersion: PROMPT_VERSION,
+      inputTokens: sum('inputTokens'),
+      outputTokens: sum('outputTokens'),
+      cacheWriteTokens: sum('cacheWriteTokens'),
+      cacheReadTokens: sum('cacheReadTokens'),
+      costMicroUsd: expected,
     });
-    expect(build!.outputTokens).toBeGreaterThan(0);
-    expect(build!.inputTokens + build!.cacheReadTokens + build!.cacheWriteTokens).toBeGreaterThan(1000);
-    const expected = Math.round(
-      build!.inputTokens * 3 +
-        build!.outputTokens * 15 +
-        build!.cacheWriteTokens * 3.75 +
-        build!.cacheReadTokens * 0.3,
-    );
-    expect(build!.costMicroUsd).toBe(expected);
-    expect(live.view.fields).toContainEqual({
-      label: 'Cost so far',
-      value: `$${(expected / 1e6).toFixed(expected < 10_000 ? 4 : 2)}`,
-    });
+    expect(live.view.fields).toContainEqual({ label: 'Cost so far', value: '$0.10' });
 
     // A follow-up: the previous files go with cache_control, and the build reads the cache.
     fake.reset();
@@ -166,7 +207,7 @@ describe('web chat with Claude: from a message to a running app', () => {
     const change = await client.send('say that we are now open on Sundays');
     expect(change.spawn).toMatchObject({ sessionId, iteration: 2 });
     await resultCard(client, sessionId, 'success', 2);
-    expect(await (await fetch(url)).text()).toContain('Now open on Sundays');
+    expect(await (await fetchPreview(url)).text()).toContain('Now open on Sundays');
 
     const first = fake.messageRequests()[0]!.body!;
     const [prefix, ask] = (first.messages as { content: { text: string; cache_control?: unknown }[] }[])[0]!

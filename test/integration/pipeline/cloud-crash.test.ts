@@ -4,6 +4,7 @@ import { FAST_WORKER_ENV, startTestApp, type TestApp, until } from '../../helper
 import { type RunningCli, startCli } from '../../helpers/cli.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';
 import { TEST_REDIS_URL } from '../../helpers/env.js';
+import { fetchPreview } from '../../helpers/preview.js';
 import { WebChatClient } from '../../helpers/web-client.js';
 
 /**
@@ -79,7 +80,7 @@ describe('a worker killed after serviceCreate', () => {
       30_000,
       200,
     );
-    const page = await fetch(live.previewUrl!);
+    const page = await fetchPreview(live.previewUrl!);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Sales');
 
@@ -94,5 +95,5 @@ describe('a worker killed after serviceCreate', () => {
 
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
-  });
+  }, 90_000); // two worker processes start, one after the other: slow on a loaded machine, not wrong
 });

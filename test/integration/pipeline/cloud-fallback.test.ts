@@ -3,6 +3,7 @@ import type { SessionRow } from '../../../src/db/repos/index.js';
 import { type CloudFakes, startCloudFakes } from '../../fakes/railway/cloud-env.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';
+import { fetchPreview } from '../../helpers/preview.js';
 import { WebChatClient } from '../../helpers/web-client.js';
 
 /** PROVIDER_FALLBACK: a new app goes to the other cloud when its own refuses. */
@@ -21,7 +22,7 @@ async function settled(t: TestApp, sessionId: string): Promise<SessionRow> {
 
 async function answers(url: string): Promise<boolean> {
   try {
-    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200;
+    return (await fetchPreview(url, { signal: AbortSignal.timeout(1000) })).status === 200;
   } catch {
     return false;
   }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CloudFakes, startCloudFakes } from '../../fakes/railway/cloud-env.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';
+import { fetchPreview } from '../../helpers/preview.js';
 import { WebChatClient } from '../../helpers/web-client.js';
 
 /**
@@ -35,7 +36,7 @@ afterAll(async () => {
 
 async function answers(url: string): Promise<boolean> {
   try {
-    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200;
+    return (await fetchPreview(url, { signal: AbortSignal.timeout(1000) })).status === 200;
   } catch {
     return false;
   }
@@ -71,7 +72,7 @@ describe('spawning on the cloud providers', () => {
     const session = await live(sessionId);
     expect(session.provider).toBe('railway');
     const url = session.previewUrl!;
-    const page = await fetch(url);
+    const page = await fetchPreview(url);
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<title>[^<]*Climbing Gym[^<]*<\/title>/);
 
@@ -156,7 +157,10 @@ describe('spawning on the cloud providers', () => {
     const card = await until('failure message', async () =>
       (await client.cards(sessionId)).find((c) => c.view.title.endsWith('build failed')),
     );
-    expect(card.view.text).toContain('I could not build it: Railway reported the deployment FAILED.');
+    // The runtime refused the download before the app ran: the cloud's failure, not the app's.
+    expect(card.view.text).toContain(
+      'I could not build it: Railway reported the deployment FAILED before the app ran: the cloud failed, not the app.',
+    );
     expect(card.view.text).toContain('bundle checksum mismatch');
     expect(card.view.text).not.toContain('token=');
     const [build] = await t.app.repos.builds.listForSession(sessionId);

@@ -20,7 +20,8 @@ describe.each([
       env.DATABASE_URL = db.url;
       drop = () => db.drop();
     }
-    t = await startTestApp(env, { worker: false });
+    // The conversation runs in the inbound worker; no builds (no spawn worker) are needed here.
+    t = await startTestApp({ ...env, WORKER_QUEUES: 'inbound' });
   });
   afterAll(async () => {
     await t?.stop();

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packBundle } from '../../../src/storage/bundle.js';
 import { sweep } from '../../../src/worker/reap-processor.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
+import { fetchPreview } from '../../helpers/preview.js';
 import { WebChatClient } from '../../helpers/web-client.js';
 
 let t: TestApp;
@@ -16,7 +17,7 @@ afterAll(async () => {
 
 async function answers(url: string): Promise<boolean> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    const res = await fetchPreview(url, { signal: AbortSignal.timeout(1000) });
     return res.status === 200;
   } catch {
     return false;
@@ -58,8 +59,10 @@ describe('reaper', () => {
     const card = (await client.cards(sessionId))[0]!;
     expect(card.view.progress?.stage).toBe('expired');
     expect(card.view.buttons ?? []).toEqual([]);
-    const audit = await t.app.repos.audit.listFor('session', sessionId);
-    expect(audit.map((a) => a.action)).toContain('session.destroyed');
+    // The app is removed by its own destroy job, which records it after the port closed.
+    await until('destroy recorded', async () =>
+      (await t.app.repos.audit.listFor('session', sessionId)).some((a) => a.action === 'session.destroyed'),
+    );
     expect(await t.app.providers.get('local')!.status(sessionId)).toBe('missing');
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
+import { fetchPreview } from '../../helpers/preview.js';
 import { WebChatClient, type WebMessage } from '../../helpers/web-client.js';
 
 let t: TestApp;
@@ -34,9 +35,9 @@ describe('web chat: from a message to a running app', () => {
     const result = await liveCard(client, sessionId);
     expect(result.view.footer).toContain('offline builder');
     const open = result.view.buttons?.find((b) => b.kind === 'link');
-    expect(open?.kind === 'link' && open.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(open?.kind === 'link' && open.url).toMatch(/^http:\/\/[a-z0-9]+\.localhost:\d+$/);
     const url = open?.kind === 'link' ? open.url : '';
-    const page = await fetch(url);
+    const page = await fetchPreview(url);
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<title>[^<]*Climbing Gym[^<]*<\/title>/);
 
@@ -47,13 +48,13 @@ describe('web chat: from a message to a running app', () => {
     expect(cards[0]!.view.text).toContain(url);
 
     // The app works: add a todo over its own API and read it back.
-    const add = await fetch(`${url}/api/todos`, {
+    const add = await fetchPreview(`${url}/api/todos`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ text: 'chalk bags' }),
     });
     expect(add.status).toBeLessThan(300);
-    expect(JSON.stringify(await (await fetch(`${url}/api/todos`)).json())).toContain('chalk bags');
+    expect(JSON.stringify(await (await fetchPreview(`${url}/api/todos`)).json())).toContain('chalk bags');
 
     const session = await t.app.repos.sessions.get(sessionId);
     expect(session?.status).toBe('live');
@@ -73,7 +74,7 @@ describe('web chat: from a message to a running app', () => {
     expect(followUp.spawn).toMatchObject({ sessionId, iteration: 2 });
     const second = await liveCard(client, sessionId, 2);
     expect(second.view.text).toContain(url);
-    const html = await (await fetch(url)).text();
+    const html = await (await fetchPreview(url)).text();
     expect(html).toContain('Crux Crew Tasks');
     expect((await t.app.repos.builds.listForSession(sessionId)).map((b) => b.status)).toEqual([
       'succeeded',
@@ -84,12 +85,8 @@ describe('web chat: from a message to a running app', () => {
     const stopped = await client.act('stop', sessionId);
     expect(stopped.status).toBe(200);
     await until('app gone', async () => {
-      try {
-        await fetch(url, { signal: AbortSignal.timeout(500) });
-        return false;
-      } catch {
-        return true;
-      }
+      const res = await fetchPreview(url, { signal: AbortSignal.timeout(500) }).catch(() => undefined);
+      return res?.status !== 200;
     });
     await until('stopped card', async () =>
       (await client.cards(sessionId)).find((c) => c.view.title.endsWith('stopped')),
@@ -152,6 +149,37 @@ describe('web chat: from a message to a running app', () => {
     await owner.act('stop', sessionId);
   });
 
+  it('takes help, status, list, extend and stop typed alone as commands, not as changes to the app', async () => {
+    const client = new WebChatClient(t.url);
+    await client.open();
+    const sent = await client.send('a notes app for my book club');
+    const sessionId = sent.spawn!.sessionId;
+    await liveCard(client, sessionId);
+
+    const help = await client.send('help');
+    expect(help.spawn).toBeUndefined();
+    expect(help.replies[0]?.view.text).toContain('/spawn <what to build>');
+    const status = await client.send('status');
+    expect(status.spawn).toBeUndefined();
+    expect(status.replies[0]?.view.fields).toContainEqual({ label: 'Time left', value: expect.any(String) });
+    const list = await client.send('List');
+    expect(list.spawn).toBeUndefined();
+    expect(list.replies[0]?.view.text).toContain(sessionId);
+    const before = (await t.app.repos.sessions.get(sessionId))!.expiresAt!.getTime();
+    const extend = await client.send('extend');
+    expect(extend.spawn).toBeUndefined();
+    expect(extend.replies[0]?.view.title).toContain('extended');
+    expect((await t.app.repos.sessions.get(sessionId))!.expiresAt!.getTime()).toBe(before + 30 * 60_000);
+    const stop = await client.send('stop');
+    expect(stop.spawn).toBeUndefined();
+    await until('stopped card', async () =>
+      (await client.cards(sessionId)).find((c) => c.view.title.endsWith('stopped')),
+    );
+    expect((await t.app.repos.sessions.get(sessionId))?.status).toBe('stopped');
+    // Still the one build the first message made: no word became change 2.
+    expect(await t.app.repos.builds.listForSession(sessionId)).toHaveLength(1);
+  });
+
   it('tells a person at the live-app limit what to do, and starts nothing', async () => {
     const client = new WebChatClient(t.url);
     await client.open();
@@ -194,6 +222,30 @@ describe('web chat: bad input gets a clear answer and changes nothing', () => {
     expect(r.spawn).toBeUndefined();
     expect(r.replies[0]?.view.text).toContain(reply);
     expect(await sessionsOf()).toBe(before);
+  });
+
+  it.each([
+    ['a NUL character', 'a todo list\u0000 for my gym'],
+    ['half of an emoji (a lone surrogate)', 'a todo list for my gym \ud83d'],
+    ['a lone low surrogate in a change request', '/spawn a guestbook \udc00 with hearts'],
+  ])('a prompt with %s: a clear answer, nothing stored that Postgres refuses', async (_what, text) => {
+    const before = await sessionsOf();
+    const res = await client.raw('/api/web/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text, clientId: `bad${Math.random().toString(36).slice(2, 10)}` }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { replies: WebMessage[]; spawn?: unknown };
+    expect(body.spawn).toBeUndefined();
+    expect(body.replies[0]?.view).toMatchObject({
+      tone: 'error',
+      text: expect.stringContaining('contains a character I cannot keep'),
+    });
+    expect(await sessionsOf()).toBe(before);
+    // The person's message is in the history, with the character shown as U+FFFD.
+    const history = await client.history();
+    expect(history.some((m) => m.role === 'user' && m.view.text.includes('\ufffd'))).toBe(true);
   });
 
   it('answers /help with the commands and the local quota', async () => {

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_WORKER_ENV, startTestApp, type TestApp, until } from '../../helpers/app.js';
-import { type RunningCli, startCli } from '../../helpers/cli.js';
+import { type RunningCli, startCli, waitForHttp } from '../../helpers/cli.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';
 import { TEST_REDIS_URL } from '../../helpers/env.js';
+import { fetchPreview } from '../../helpers/preview.js';
 import { WebChatClient } from '../../helpers/web-client.js';
 
 /**
@@ -33,7 +34,6 @@ describe('a worker killed mid-build', () => {
       REDIS_URL: TEST_REDIS_URL,
       QUEUE_PREFIX: web.config.QUEUE_PREFIX,
       DATA_DIR: web.config.DATA_DIR,
-      LOCAL_PREVIEW_HOST: '127.0.0.1',
       OFFLINE_BUILD_STEP_MS: '600',
       ...FAST_WORKER_ENV,
     });
@@ -42,6 +42,8 @@ describe('a worker killed mid-build', () => {
   it('is picked up by the next worker and the build completes, once', async () => {
     const first = await startWorker();
     workers.push(first);
+    // Ready first: on a loaded machine a booting worker would eat into the wait for "building".
+    await waitForHttp(`${first.url}/ready`, 45_000);
     const client = new WebChatClient(web.url);
     await client.open();
     const sent = await client.send('a dashboard with a chart of our sales');
@@ -71,7 +73,7 @@ describe('a worker killed mid-build', () => {
       40_000,
       250,
     );
-    const page = await fetch(live.previewUrl!);
+    const page = await fetchPreview(live.previewUrl!);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Sales');
 
@@ -90,5 +92,5 @@ describe('a worker killed mid-build', () => {
     second.child.kill('SIGTERM');
     const { code } = await second.exited;
     expect(code).toBe(0);
-  });
+  }, 90_000); // two worker processes start, one after the other: slow on a loaded machine, not wrong
 });

@@ -91,8 +91,12 @@ describe('Railway provider against the fake Railway', () => {
     expect(request.progress).toContain('Railway: deployment success');
     // The bundle was fetched by the runtime through its signed URL.
     expect(supabase.signedDownloads).toContain(request.bundle.key);
+    expect(await p.status(sessionId)).toBe('running');
+    expect((await p.list()).map((s) => s.sessionId)).toContain(sessionId);
     await p.destroy(sessionId);
     expect(railway.servicesNamed(serviceNameFor(sessionId))).toEqual([]);
+    // Services are read through environment.serviceInstances, never the deprecated Service field.
+    expect(railway.deprecatedFields).toEqual([]);
   });
 
   it('waits out Railway rate limits (429 + Retry-After) instead of failing', async () => {
@@ -144,11 +148,14 @@ describe('Railway provider against the fake Railway', () => {
   it('tells the provider-reported failure reason (FAILED with log lines)', async () => {
     const p = provider(railway);
     const sessionId = testSessionId();
-    railway.failNextDeployment('CRASHED', ['Starting Container', 'Error: out of memory']);
+    const started = '[spawnai-runtime] start: node server.js on port 8080';
+    railway.failNextDeployment('CRASHED', ['Starting Container', started, 'Error: out of memory']);
     const e = await rejection(p.deploy(await deployRequest(store, sessionId, helloApp('x'))));
     expect(e.message).toBe(
-      'Railway reported the deployment CRASHED. Last lines of its log:\nStarting Container\nError: out of memory',
+      `Railway reported the deployment CRASHED. Last lines of its log:\nStarting Container\n${started}\nError: out of memory`,
     );
+    // The app ran and failed: a repair turn may fix it.
+    expect(e.startup?.logTail).toContain('Error: out of memory');
     await p.destroy(sessionId);
   });
 
@@ -232,7 +239,87 @@ describe('Railway provider against the fake Railway', () => {
         logger: silentLogger(),
       }).list(),
     );
-    expect(unknown.code).toBe('ERR_NOT_FOUND');
+    expect(unknown.code).toBe('ERR_CONFIG');
+    expect(unknown.message).toContain('RAILWAY_PROJECT_ID');
+  });
+
+  it('a deployment taken down while it is followed (REMOVING) fails at once with that status', async () => {
+    const p = provider(railway, { deployTimeoutMs: 60_000 });
+    const sessionId = testSessionId();
+    railway.hold = true;
+    const request = await deployRequest(store, sessionId, helloApp('never live'));
+    const deploying = rejection(p.deploy(request));
+    await expect.poll(() => railway.heldCount(), { timeout: 10_000 }).toBeGreaterThan(0);
+    const [service] = railway.servicesNamed(serviceNameFor(sessionId));
+    // It stays REMOVING for a minute (draining): the deploy must not wait that out.
+    railway.removeDeployment(service!.deploymentIds.at(-1)!, 60_000);
+    const e = await deploying;
+    railway.release();
+    expect(e.code).toBe('ERR_DEPLOY_FAILED');
+    expect(e.message).toMatch(/^Railway reported the deployment REMOVING/);
+    // A live app whose deployment is being removed does not count as running.
+    expect(await p.status(sessionId)).toBe('stopped');
+    await p.destroy(sessionId);
+  });
+
+  it('works with a project token sent as Project-Access-Token, within its own environment only', async () => {
+    const projectToken = 'railway-project-token-for-tests';
+    const scoped = await new FakeRailway({
+      token: TOKEN,
+      projectToken,
+      projectId: PROJECT,
+      environmentId: ENV,
+    }).start();
+    try {
+      const p = provider(scoped, { token: projectToken, tokenType: 'project' });
+      const sessionId = testSessionId();
+      const d = await p.deploy(await deployRequest(store, sessionId, helloApp('with a project token')));
+      await waitForHttpOk(d.url, { timeoutMs: 10_000 });
+      expect(await probe(d.url)).toEqual({ status: 200, body: 'with a project token' });
+      expect((await p.list()).map((s) => s.sessionId)).toEqual([sessionId]);
+      await p.destroy(sessionId);
+      expect(scoped.services.size).toBe(0);
+
+      // The same token sent as an account token is refused, and the message says what to set.
+      const asBearer = await rejection(provider(scoped, { token: projectToken }).list());
+      expect(asBearer.code).toBe('ERR_CONFIG');
+      expect(asBearer.message).toContain('RAILWAY_TOKEN_TYPE=project');
+      expect(asBearer.message).not.toContain(projectToken);
+      // Another environment is out of its reach.
+      const elsewhere = await rejection(
+        provider(scoped, { token: projectToken, tokenType: 'project', environmentId: 'env-other' }).list(),
+      );
+      expect(elsewhere.code).toBe('ERR_CONFIG');
+      expect(elsewhere.message).toContain('RAILWAY_ENVIRONMENT_ID');
+    } finally {
+      await scoped.stop();
+    }
+  });
+
+  it('sends the registry credentials of a private runtime image; without them the image cannot be pulled', async () => {
+    const login = { username: 'spawnai-bot', password: 'ghp_registry_token_for_tests' };
+    const privateRailway = await new FakeRailway({
+      token: TOKEN,
+      projectId: PROJECT,
+      environmentId: ENV,
+      privateImages: { [IMAGE]: login },
+    }).start();
+    try {
+      const refused = await rejection(
+        provider(privateRailway).deploy(await deployRequest(store, testSessionId(), helloApp('x'))),
+      );
+      expect(refused.code).toBe('ERR_DEPLOY_FAILED');
+      expect(refused.message).toContain('unauthorized');
+
+      const p = provider(privateRailway, { registryCredentials: login });
+      const sessionId = testSessionId();
+      const d = await p.deploy(await deployRequest(store, sessionId, helloApp('pulled with a login')));
+      await waitForHttpOk(d.url, { timeoutMs: 10_000 });
+      expect(privateRailway.servicesNamed(serviceNameFor(sessionId))[0]!.registryCredentials).toEqual(login);
+      await p.destroy(sessionId);
+    } finally {
+      await privateRailway.stop();
+    }
   });
 
   it('refuses a bundle URL it cannot download (the local store) before calling Railway', async () => {

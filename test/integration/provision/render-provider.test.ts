@@ -199,6 +199,73 @@ describe('Render provider against the fake Render', () => {
     await second.destroy(sessionId);
   });
 
+  it('a deploy triggered while another is in progress (202 Queued, no body) is found and followed to live', async () => {
+    const p = provider(render);
+    const sessionId = testSessionId();
+    const first = await p.deploy(await deployRequest(store, sessionId, helloApp('first version')));
+    await waitForHttpOk(first.url, { timeoutMs: 10_000 });
+    // Someone redeploys the service from the dashboard; it is still rolling out.
+    render.hold = true;
+    render.startDeploy(first.serviceId);
+    await expect.poll(() => render.heldCount(), { timeout: 10_000 }).toBeGreaterThan(0);
+
+    const change = await deployRequest(store, sessionId, helloApp('second version'), {
+      signal: AbortSignal.timeout(30_000),
+    });
+    const deploying = p.deploy(change);
+    await expect
+      .poll(() => change.progress.includes('Render: deploy queued behind the one in progress'), {
+        timeout: 10_000,
+      })
+      .toBe(true);
+    expect(render.deployTriggers.at(-1)).toBe(202);
+    render.release();
+    const second = await deploying;
+    expect(second.url).toBe(first.url);
+    await expect.poll(async () => (await probe(second.url)).body, { timeout: 10_000 }).toBe('second version');
+    const live = render.deploys.get(second.serviceId)!.filter((d) => d.status === 'live');
+    expect(live).toHaveLength(1);
+    expect(live[0]!.env.BUNDLE_SHA256).toBe(change.bundle.sha256);
+    await p.destroy(sessionId);
+  });
+
+  it('creates services of a private runtime image with the registry credential; without it the pull fails', async () => {
+    const login = { username: 'spawnai-bot', authToken: 'ghp_registry_token_for_tests' };
+    const privateRender = await new FakeRender({
+      apiKey: KEY,
+      ownerId: OWNER,
+      privateImages: { [IMAGE]: login },
+    }).start();
+    try {
+      const refused = await rejection(
+        provider(privateRender).deploy(await deployRequest(store, testSessionId(), helloApp('x'))),
+      );
+      expect(refused.code).toBe('ERR_DEPLOY_FAILED');
+      expect(refused.message).toContain('build_failed');
+      expect(refused.message).toContain('unauthorized');
+
+      const credential = privateRender.addRegistryCredential(login);
+      const p = provider(privateRender, { registryCredentialId: credential });
+      const sessionId = testSessionId();
+      const d = await p.deploy(await deployRequest(store, sessionId, helloApp('pulled with a credential')));
+      await waitForHttpOk(d.url, { timeoutMs: 10_000 });
+      expect(privateRender.servicesNamed(serviceNameFor(sessionId))[0]!.registryCredentialId).toBe(
+        credential,
+      );
+      await p.destroy(sessionId);
+      // A credential id Render does not know is refused when the service is created.
+      const unknown = await rejection(
+        provider(privateRender, { registryCredentialId: 'rgc-unknown' }).deploy(
+          await deployRequest(store, testSessionId(), helloApp('x')),
+        ),
+      );
+      expect(unknown.code).toBe('ERR_DEPLOY_FAILED');
+      expect(unknown.message).toContain('registry credential not found');
+    } finally {
+      await privateRender.stop();
+    }
+  });
+
   it('pages through every service when listing, keeping only spawn-* ones', async () => {
     const p = provider(render);
     const ours: string[] = [];

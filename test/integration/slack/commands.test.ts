@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SLACK_EDIT_INTERVAL_MS } from '../../../adapters/slack/index.js';
 import { buttonsOf, pressButton, slashCommand, userMessage } from '../../fakes/slack/index.js';
 import { until } from '../../helpers/app.js';
+import { fetchPreview } from '../../helpers/preview.js';
 import {
   ACME,
   ALICE,
@@ -36,7 +37,8 @@ describe('slack: /spawn in a channel', () => {
     expect(res.headers.get('content-type')).toContain('application/json');
     const ack = res.json<{ response_type: string; text: string }>();
     expect(ack).toMatchObject({ response_type: 'ephemeral' });
-    expect(ack.text).toContain('Queued: a todo list for my climbing gym');
+    // The app has not looked at this channel yet, so the ack promises nothing about it.
+    expect(ack.text).toContain('Got it: a todo list for my climbing gym');
 
     // The status message goes into the channel itself and starts a thread.
     const card = await until('status card', async () => fake.topLevel(channel)[0]);
@@ -44,13 +46,13 @@ describe('slack: /spawn in a channel', () => {
     const result = await waitForThreadMessage(fake, channel, card.ts, /is ready/);
     expect(fake.topLevel(channel)).toHaveLength(1);
 
-    // Edited in place through the stages; the last edit is the live state.
+    // Edited in place; the last edit is the live state. Which intermediate stages show
+    // depends on how fast the build ran against the edit pace (they coalesce), so only their
+    // order is checked, never their number.
     const stages = card.edits.map((e) => stageOf(e.text)).filter((m) => m !== null);
-    expect(stages.map((m) => m[1])).toContain('Building');
     expect(stages.at(-1)?.slice(1)).toEqual(['Live', '100']);
     const percents = stages.map((m) => Number(m[2]));
     expect([...percents].sort((a, b) => a - b)).toEqual(percents);
-    expect(card.edits.length).toBeGreaterThanOrEqual(3);
     // Paced: no two edits of one card closer than the Slack edit interval (less timer slack).
     const gaps = card.edits.slice(1).map((e, i) => e.at - card.edits[i]!.at);
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(SLACK_EDIT_INTERVAL_MS - 100);
@@ -64,9 +66,9 @@ describe('slack: /spawn in a channel', () => {
 
     // The final result is a new message in the thread, with a preview that answers 200.
     const url = previewUrlIn(result)!;
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(url).toMatch(/^http:\/\/[a-z0-9]+\.localhost:\d+$/);
     expect(buttonsOf(result.blocks).find((b) => b.url === url)).toBeDefined();
-    const page = await fetch(url);
+    const page = await fetchPreview(url);
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/Climbing Gym/);
 
@@ -89,7 +91,7 @@ describe('slack: /spawn in a channel', () => {
     expect((await fake.signer.event(reply.envelope)).status).toBe(200);
     const second = await waitForThreadMessage(fake, channel, card.ts, /Change #2 is live/);
     expect(previewUrlIn(second)).toBe(url);
-    expect(await (await fetch(url)).text()).toContain('Crux Crew Tasks');
+    expect(await (await fetchPreview(url)).text()).toContain('Crux Crew Tasks');
     const builds = await t.app.repos.builds.listForSession(sessionId);
     expect(builds.map((b) => [b.iteration, b.status])).toEqual([
       [1, 'succeeded'],
@@ -104,7 +106,7 @@ describe('slack: /spawn in a channel', () => {
     await fake.signer.event(
       userMessage(fake, { ...ALICE, channel, threadTs: card.ts, text: 'status' }).envelope,
     );
-    await waitForThreadMessage(fake, channel, card.ts, /Live at http:\/\/127\.0\.0\.1/);
+    await waitForThreadMessage(fake, channel, card.ts, /Live at http:\/\/[a-z0-9]+\.localhost/);
 
     // Another person pressing Stop is refused, ephemerally; the app keeps running.
     const stopByBob = await fake.signer.interaction(
@@ -159,6 +161,41 @@ describe('slack: /spawn in a channel', () => {
       fake.responsesTo(BOB.user).find((r) => /Your apps/.test(String(r.body.text))),
     );
     expect(fake.inChannel(channel)).toHaveLength(0);
+  });
+
+  it('refuses a prompt with a NUL character (Postgres cannot store it) with a clear answer, and starts nothing', async () => {
+    const { fake, t } = h;
+    const active = async () =>
+      (await t.app.repos.sessions.listByStatus(['queued', 'building', 'deploying', 'live'])).length;
+    const before = await active();
+    // A form field may carry %00; Slack passes the text through as typed or pasted.
+    const res = await fake.signer.command(
+      slashCommand(fake, { ...BOB, channel: 'C0NUL', text: 'a todo list\u0000 for the office' }),
+    );
+    expect(res.status).toBe(200);
+    const told = await until('refusal', async () =>
+      fake.responsesTo(BOB.user).find((r) => /a character I cannot keep/.test(String(r.body.text))),
+    );
+    expect(told.body.response_type).toBe('ephemeral');
+    expect(fake.responsesTo(BOB.user).some((r) => /Something went wrong/.test(String(r.body.text)))).toBe(
+      false,
+    );
+    expect(await active()).toBe(before);
+  });
+
+  it('refuses a DM with half of an emoji (a lone surrogate in the event JSON) the same way', async () => {
+    const { fake, t } = h;
+    const before = (await t.app.repos.sessions.listByStatus(['queued', 'building', 'deploying', 'live']))
+      .length;
+    const dm = 'D0BOBDM';
+    const { envelope } = userMessage(fake, { ...BOB, channel: dm, text: 'a habit tracker \ud83d' });
+    expect((await fake.signer.event(envelope)).status).toBe(200);
+    await until('refusal in the DM', async () =>
+      fake.inChannel(dm).find((m) => /a character I cannot keep/.test(shown(m))),
+    );
+    expect(
+      (await t.app.repos.sessions.listByStatus(['queued', 'building', 'deploying', 'live'])).length,
+    ).toBe(before);
   });
 
   it('tells the person, ephemerally, when a build cannot start (empty prompt)', async () => {

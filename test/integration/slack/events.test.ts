@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVE_SESSION_STATUSES } from '../../../src/core/status.js';
 import { appMention, botEcho, userMessage } from '../../fakes/slack/index.js';
 import { until } from '../../helpers/app.js';
+import { fetchPreview } from '../../helpers/preview.js';
 import {
   ALICE,
   BOB,
@@ -36,7 +37,7 @@ describe('slack: mentions and direct messages', () => {
     expect(fake.topLevel(channel)).toHaveLength(0);
     expect(card.edits.at(-1)!.text).toMatch(/Live ▓▓▓▓▓▓▓▓▓▓ 100%/);
     const url = previewUrlIn(result)!;
-    expect((await fetch(url)).status).toBe(200);
+    expect((await fetchPreview(url)).status).toBe(200);
     // The "queued" note went to Alice only, in the thread; the mention itself was not in the prompt.
     const note = fake.ephemeralsTo(ALICE.user).find((e) => e.threadTs === mention.ts);
     expect(note && shown(note)).toMatch(/Queued/);
@@ -84,7 +85,7 @@ describe('slack: mentions and direct messages', () => {
     const card = fake.inChannel(dm).find((m) => m.edits.length > 1 || /100%/.test(m.text))!;
     expect(card.text).toMatch(/Live ▓▓▓▓▓▓▓▓▓▓ 100%/);
     const url = previewUrlIn(result)!;
-    expect((await fetch(url)).status).toBe(200);
+    expect((await fetchPreview(url)).status).toBe(200);
 
     const follow = userMessage(fake, { ...ALICE, channel: dm, text: 'call it Daily Wins' });
     await fake.signer.event(follow.envelope);
@@ -93,7 +94,7 @@ describe('slack: mentions and direct messages', () => {
     );
     const build = await t.app.repos.builds.getByRequestKey(`slack:${follow.envelope.event_id}`);
     expect(build?.iteration).toBe(2);
-    expect(await (await fetch(url)).text()).toContain('Daily Wins');
+    expect(await (await fetchPreview(url)).text()).toContain('Daily Wins');
   });
 
   it('ignores its own messages, channel chatter and threads that are not its own', async () => {

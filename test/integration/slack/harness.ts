@@ -77,7 +77,7 @@ export function shown(m: { text: string; blocks: readonly Record<string, unknown
 }
 
 export function previewUrlIn(m: FakeMessage): string | undefined {
-  const match = /https?:\/\/127\.0\.0\.1:\d+/.exec(shown(m));
+  const match = /http:\/\/[a-z0-9-]+\.localhost:\d+/.exec(shown(m));
   return match?.[0];
 }
 

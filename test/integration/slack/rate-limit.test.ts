@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slashCommand } from '../../fakes/slack/index.js';
 import { until } from '../../helpers/app.js';
+import { fetchPreview } from '../../helpers/preview.js';
 import { ALICE, BOB, previewUrlIn, type SlackHarness, shown, startSlackApp } from './harness.js';
 
 let h: SlackHarness;
@@ -42,7 +43,7 @@ describe('slack: rate limits (429 + Retry-After)', () => {
         async () => fake.inThread(channel, card.ts).find((m) => /is ready/.test(shown(m))),
         30_000,
       );
-      expect((await fetch(previewUrlIn(result)!)).status).toBe(200);
+      expect((await fetchPreview(previewUrlIn(result)!)).status).toBe(200);
       // The card's last edit is the final, live state.
       await until('card live', async () => /Live ▓▓▓▓▓▓▓▓▓▓ 100%/.test(card.text));
     }

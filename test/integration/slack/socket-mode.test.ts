@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 describe('slack: Socket Mode (bot process, no public URL)', () => {
-  it('connects with the app token, acks a slash command envelope with the queued note, and builds', async () => {
+  it('connects with the app token, acks a slash command envelope with a note, and builds', async () => {
     await fake.socket.connected();
     expect(fake.callsOf('apps.connections.open')).toHaveLength(1);
     // The HTTP route is not served without a signing secret.
@@ -44,7 +44,7 @@ describe('slack: Socket Mode (bot process, no public URL)', () => {
       slashCommand(fake, { ...ALICE, channel: 'C0SOCKET', text: 'a guestbook for the office party' }),
     );
     expect(ack.payload).toMatchObject({ response_type: 'ephemeral' });
-    expect(String(ack.payload?.text)).toContain('Queued');
+    expect(String(ack.payload?.text)).toContain('Got it: a guestbook for the office party');
     const card = await until('card', async () => fake.topLevel('C0SOCKET')[0]);
     await until('result', async () =>
       fake.inThread('C0SOCKET', card.ts).find((m) => /is ready/.test(shown(m))),

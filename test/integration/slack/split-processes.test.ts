@@ -3,6 +3,7 @@ import { appMention, FakeSlack } from '../../fakes/slack/index.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
 import { uniquePrefix } from '../../helpers/cli.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';
+import { fetchPreview } from '../../helpers/preview.js';
 import { ACME, ALICE, previewUrlIn, SIGNING_SECRET, waitForThreadMessage } from './harness.js';
 
 /**
@@ -44,6 +45,6 @@ describe('slack: web and worker apart', () => {
     const card = await until('card in the thread', async () => fake.inThread(channel, mention.ts)[0]);
     const result = await waitForThreadMessage(fake, channel, mention.ts, /is ready/);
     expect(card.edits.at(-1)!.text).toMatch(/100%/);
-    expect((await fetch(previewUrlIn(result)!)).status).toBe(200);
+    expect((await fetchPreview(previewUrlIn(result)!)).status).toBe(200);
   });
 });

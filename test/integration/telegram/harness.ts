@@ -72,7 +72,7 @@ export const isResult = (m: FakeMessage, title = ''): boolean =>
 
 /** The URL of the live preview in a message's text. */
 export function previewUrl(m: FakeMessage): string {
-  const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(m.text ?? '')?.[1];
+  const url = /(http:\/\/[a-z0-9-]+\.localhost:\d+)/.exec(m.text ?? '')?.[1];
   if (!url) throw new Error(`no preview URL in: ${m.text}`);
   return url;
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../../helpers/app.js';
+import { fetchPreview } from '../../helpers/preview.js';
 import { botMessage, isResult, previewUrl, startTelegram, type TelegramHarness } from './harness.js';
 
 /** Telegram allows 20 messages a minute in a group; the test scales the minute down to 6 s. */
@@ -47,7 +48,7 @@ describe('Telegram pacing', () => {
     expect(fake.state.limited.filter((l) => l.chatId === group.id)).toEqual([]);
     // ...although the apps wanted more: the budget, not luck, kept it there.
     expect(fake.messageTimes(group).length).toBeGreaterThan(GROUP_MAX);
-    for (const r of results) expect((await fetch(previewUrl(r))).status).toBe(200);
+    for (const r of results) expect((await fetchPreview(previewUrl(r))).status).toBe(200);
     // Each status card ended live, edited in place (one per app, no extra messages).
     const cards = fake.botMessages(group).filter((m) => !isResult(m));
     expect(cards).toHaveLength(5);
@@ -65,7 +66,7 @@ describe('Telegram pacing', () => {
     fake.failNext('editMessageText', 429, 'Too Many Requests: retry after 3', { retryAfter: 3 });
     fake.failNext('sendMessage', 429, 'Too Many Requests: retry after 3', { retryAfter: 3 });
     const result = await botMessage(fake, chat, (m) => isResult(m), 'the result', 40_000);
-    expect((await fetch(previewUrl(result))).status).toBe(200);
+    expect((await fetchPreview(previewUrl(result))).status).toBe(200);
     const limited = fake.state.limited.filter((l) => l.chatId === chat.id);
     expect(limited.map((l) => l.method).sort()).toEqual(['editMessageText', 'sendMessage']);
     // The next try of each came only after the retry_after Telegram asked for.

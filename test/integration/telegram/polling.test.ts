@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../../helpers/app.js';
+import { fetchPreview } from '../../helpers/preview.js';
 import {
   appIdOf,
   botMessage,
@@ -49,7 +50,7 @@ describe('Telegram by long polling (no webhook secret)', () => {
     await fake.sendText(chat, dana, '/spawn a habit tracker with streaks');
     const result = await botMessage(fake, chat, (m) => isResult(m), 'the result');
     const url = previewUrl(result);
-    expect((await fetch(url)).status).toBe(200);
+    expect((await fetchPreview(url)).status).toBe(200);
     const [status] = fake.botMessages(chat);
     expect(status!.edits.length).toBeGreaterThan(0);
     expect(status!.text).toContain(`Live at ${url}`);
@@ -58,7 +59,7 @@ describe('Telegram by long polling (no webhook secret)', () => {
     await fake.sendText(chat, dana, 'call it Streak Keeper', { replyTo: status!.messageId });
     const change = await botMessage(fake, chat, (m) => /Change #2 is live/.test(m.text ?? ''), 'change #2');
     expect(appIdOf(change)).toBe(appIdOf(result));
-    expect(await (await fetch(url)).text()).toContain('Streak Keeper');
+    expect(await (await fetchPreview(url)).text()).toContain('Streak Keeper');
     expect(await t.app.repos.builds.listForSession(appIdOf(result))).toHaveLength(2);
   });
 
@@ -71,7 +72,7 @@ describe('Telegram by long polling (no webhook secret)', () => {
     await fake.sendText(group, finn, '/spawn@another_bot a pace calculator');
     await fake.sendText(group, erin, `@${fake.bot.username} a pace calculator for our club`);
     const result = await botMessage(fake, group, (m) => isResult(m), "erin's result");
-    expect((await fetch(previewUrl(result))).status).toBe(200);
+    expect((await fetchPreview(previewUrl(result))).status).toBe(200);
     expect(await sessionsOf(h, finn)).toEqual([]);
     expect(await sessionsOf(h, erin)).toHaveLength(1);
     // Every message getUpdates handed over was confirmed: nothing is left pending.

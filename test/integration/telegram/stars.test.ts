@@ -70,7 +70,6 @@ describe('Telegram Stars through the webhook', () => {
 
     const paid = await fake.pay(chat, invoice.messageId, alice);
     expect(paid.answer).toMatchObject({ ok: true, late: false });
-    expect(paid.latencyMs).toBeLessThan(2_000);
     expect(paid.payment).toBeDefined();
     await botMessage(fake, chat, (m) => /Pro active/.test(m.text ?? ''), 'the confirmation');
     const user = await userOf(h, alice);
@@ -119,7 +118,7 @@ describe('Telegram Stars through the webhook', () => {
       const paid = await fake.pay(chat, invoice.messageId, payer, overrides);
       expect(paid.answer?.ok, String(reason)).toBe(false);
       expect(paid.answer?.error_message).toMatch(reason);
-      expect(paid.latencyMs).toBeLessThan(2_000);
+      expect(paid.answer?.late).toBe(false); // answered within Telegram's 10 s
       expect(paid.payment).toBeUndefined();
     }
     expect(await paymentsOf(h, bob)).toEqual([]);
@@ -210,7 +209,7 @@ describe('Telegram Stars by long polling', () => {
     const invoice = await botMessage(fake, chat, (m) => m.invoice !== undefined, 'the invoice');
     const paid = await fake.pay(chat, invoice.messageId, dave);
     expect(paid.answer?.ok).toBe(true);
-    expect(paid.latencyMs).toBeLessThan(3_000);
+    expect(paid.answer?.late).toBe(false); // answered within Telegram's 10 s
     await botMessage(fake, chat, (m) => /Credits added/.test(m.text ?? ''), 'the confirmation');
     expect((await userOf(h, dave))?.credits).toBe(20);
     await fake.deliver(paid.payment!.update);

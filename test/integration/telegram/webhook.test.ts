@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../../helpers/app.js';
+import { fetchPreview } from '../../helpers/preview.js';
 import {
   appIdOf,
   botMessage,
@@ -29,7 +30,7 @@ describe('Telegram through the webhook: a private chat', () => {
 
     const result = await botMessage(fake, chat, (m) => isResult(m), 'the result message');
     const url = previewUrl(result);
-    const page = await fetch(url);
+    const page = await fetchPreview(url);
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<title>[^<]*Climbing Gym[^<]*<\/title>/);
 
@@ -38,7 +39,7 @@ describe('Telegram through the webhook: a private chat', () => {
     expect(rest).toEqual([result]);
     const id = appIdOf(status!);
     expect(appIdOf(result)).toBe(id);
-    expect(status!.edits.length).toBeGreaterThanOrEqual(2);
+    expect(status!.edits.length).toBeGreaterThanOrEqual(1);
     // While building it showed a text progress bar; now it is live with time left and cost.
     const versions = [
       fake.calls('sendMessage')[0]!.body.text as string,
@@ -48,9 +49,9 @@ describe('Telegram through the webhook: a private chat', () => {
     expect(status!.html).toContain(`Live at ${url}`);
     expect(status!.text).toMatch(/Time left: (59 min|1 h)/);
     expect(status!.text).toContain('Cost so far: $0.00');
+    // A local preview (<app>.localhost) is a link in the text, not a button Telegram might refuse.
     expect(status!.replyMarkup).toEqual({
       inline_keyboard: [
-        [{ text: 'Open preview', url }],
         [
           { text: 'Extend', callback_data: `extend:${id}` },
           { text: 'Stop', callback_data: `stop:${id}` },
@@ -71,7 +72,7 @@ describe('Telegram through the webhook: a private chat', () => {
     });
     const second = await botMessage(fake, chat, (m) => /Change #2 is live/.test(m.text ?? ''), 'change #2');
     expect(second.text).toContain(url);
-    expect(await (await fetch(url)).text()).toContain('Crux Crew Tasks');
+    expect(await (await fetchPreview(url)).text()).toContain('Crux Crew Tasks');
     expect((await t.app.repos.builds.listForSession(id)).map((b) => b.status)).toEqual([
       'succeeded',
       'succeeded',
@@ -140,7 +141,7 @@ describe('Telegram through the webhook: a group', () => {
     expect(appIdOf(aliceStatus)).toBe(aliceId);
     expect(aliceStatus.replyTo).toBe(command.message.messageId);
     expect(aliceResult.replyTo).toBe(aliceStatus.messageId);
-    expect((await fetch(previewUrl(aliceResult))).status).toBe(200);
+    expect((await fetchPreview(previewUrl(aliceResult))).status).toBe(200);
 
     // Bob answers Alice's app: refused, nothing built.
     await fake.sendText(group, bob, 'make it red', { replyTo: aliceStatus.messageId });
@@ -187,7 +188,7 @@ describe('Telegram through the webhook: a group', () => {
       (m) => /Change #2 is live/.test(m.text ?? '') && appIdOf(m) === aliceId,
       "alice's change",
     );
-    expect(await (await fetch(previewUrl(change))).text()).toContain('Crux Wall Guestbook');
+    expect(await (await fetchPreview(previewUrl(change))).text()).toContain('Crux Wall Guestbook');
     expect(await t.app.repos.builds.listForSession(aliceId)).toHaveLength(2);
     expect(await t.app.repos.builds.listForSession(bobId)).toHaveLength(1);
     expect(await sessionsOf(h, bob)).toHaveLength(1);

@@ -46,3 +46,23 @@ describe('parseCommand: providers and billing', () => {
     expect(parseCommand(text)).toEqual(expected);
   });
 });
+
+describe('parseCommand: words alone in a one-to-one chat (the web chat)', () => {
+  it.each([
+    ['help', { kind: 'help' }],
+    ['Status', { kind: 'status' }],
+    [' list ', { kind: 'list' }],
+    ['stop', { kind: 'stop' }],
+    ['extend k7fq2m9xwd', { kind: 'extend', sessionId: 'k7fq2m9xwd' }],
+    ['stop the music', { kind: 'message', text: 'stop the music' }],
+    ['list of my favourite films', { kind: 'message', text: 'list of my favourite films' }],
+    ['help k7fq2m9xwd', { kind: 'message', text: 'help k7fq2m9xwd' }],
+    ['statuses', { kind: 'message', text: 'statuses' }],
+  ])('%j', (text, expected) => {
+    expect(parseCommand(text, { bareWords: true })).toEqual(expected);
+  });
+
+  it('leaves the words alone elsewhere (a group chat may be asking for a change)', () => {
+    expect(parseCommand('help')).toEqual({ kind: 'message', text: 'help' });
+  });
+});

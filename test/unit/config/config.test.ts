@@ -14,7 +14,22 @@ describe('config', () => {
     expect(c.REDIS_URL).toBe('redis://127.0.0.1:6379');
     expect(c.REDIS_URL_SET).toBe(false);
     expect(c.ANTHROPIC_BASE_URL).toBe('https://api.anthropic.com');
+    // On this machine only, and previews on a port and host names of their own.
+    expect(c.HOST).toBe('127.0.0.1');
+    expect(c.PREVIEW_PORT).toBe(3001);
+    expect(c.LOCAL_PREVIEW_HOST).toBe('localhost');
+    expect(c.LOCAL_RUN_CLAUDE_APPS_WITHOUT_SANDBOX).toBe(false);
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('refuses a preview host that cannot carry a name per app, and a preview port that is the chat’s', () => {
+    expect(() => loadConfig({ LOCAL_PREVIEW_HOST: '127.0.0.1' })).toThrow(
+      'LOCAL_PREVIEW_HOST must be a domain name such as localhost',
+    );
+    expect(() => loadConfig({ PORT: '4000', PREVIEW_PORT: '4000' })).toThrow(
+      'PREVIEW_PORT must differ from PORT',
+    );
+    expect(loadConfig({ LOCAL_PREVIEW_HOST: 'preview.example.com', PREVIEW_PORT: '0' }).PREVIEW_PORT).toBe(0);
   });
 
   it('treats empty strings as unset and trims values', () => {

@@ -90,3 +90,27 @@ describe('renderMessage', () => {
     expect(threadName({ ...base, title: 'x'.repeat(150) })).toHaveLength(100);
   });
 });
+
+describe('renderMessage within the 6000 characters of a message', () => {
+  it('cuts title, text, fields and footer together, keeping the title and the start of the text', () => {
+    const long = (word: string, n: number) => `${word} `.repeat(n);
+    const view: ReplyView = {
+      ...base,
+      title: long('title', 100),
+      text: long('body', 2000),
+      fields: Array.from({ length: 30 }, (_, i) => ({ label: long(`label${i}`, 50), value: long('v', 900) })),
+      footer: long('footer', 500),
+    };
+    const [embed] = renderMessage(view).embeds;
+    const total =
+      embed!.title.length +
+      (embed!.description?.length ?? 0) +
+      (embed!.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0) +
+      (embed!.footer?.text.length ?? 0);
+    expect(total).toBeLessThanOrEqual(6000);
+    expect(embed!.title).toHaveLength(256);
+    expect(embed!.description).toMatch(/^body body/);
+    expect(embed!.description).toHaveLength(4096);
+    for (const f of embed!.fields ?? []) expect(f.name.length > 0 && f.value.length > 0).toBe(true);
+  });
+});

@@ -101,6 +101,7 @@ describe('Telegram rendering', () => {
     expect(buttonUrlAllowed('https://crux.example.app/x')).toBe(true);
     expect(buttonUrlAllowed('http://127.0.0.1:4100')).toBe(true);
     expect(buttonUrlAllowed('http://localhost:4100')).toBe(false);
+    expect(buttonUrlAllowed('http://k7fq2m9xwd.localhost:3001')).toBe(false);
     expect(buttonUrlAllowed('javascript:alert(1)')).toBe(false);
     expect(buttonUrlAllowed('not a url')).toBe(false);
     const { replyMarkup } = renderView({

@@ -70,14 +70,20 @@ async function api(method, url, body) {
   if (!res.ok) throw new Error((data && data.error) || 'Request failed (' + res.status + ').');
   return data;
 }
-async function run(action) {
-  try {
-    errorLine.hidden = true;
-    await action();
-  } catch (err) {
-    errorLine.textContent = err.message;
-    errorLine.hidden = false;
-  }
+// One action at a time, in the order asked: the first load's answer, arriving after a quick
+// first add, would otherwise replace the list without the new item.
+let pending = Promise.resolve();
+function run(action) {
+  pending = pending.then(async () => {
+    try {
+      errorLine.hidden = true;
+      await action();
+    } catch (err) {
+      errorLine.textContent = err.message;
+      errorLine.hidden = false;
+    }
+  });
+  return pending;
 }
 function when(iso) {
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });

@@ -7,9 +7,12 @@ import {
   finish,
   message,
   nodeApp,
+  redactedThinking,
   text,
+  thinking,
   writeFile,
 } from '../../../fakes/anthropic/server.js';
+import { until } from '../../../helpers/app.js';
 import { builderFor, buildRequest, PRICES } from './setup.js';
 
 let fake: FakeAnthropic;
@@ -94,6 +97,81 @@ describe('Claude builder: writing an app', () => {
     expect((body.system as { cache_control?: unknown }[])[0]?.cache_control).toEqual({ type: 'ephemeral' });
     expect(body.max_tokens).toBeLessThanOrEqual(32_000);
     expect(JSON.stringify(body.messages)).toContain('a tip calculator');
+    // A model the table does not know gets a shape valid for current models: no forced tool
+    // choice, no thinking or effort fields (its own defaults), no sampling parameters.
+    expect(body.tool_choice).toEqual({ type: 'auto' });
+    expect(body).not.toHaveProperty('thinking');
+    expect(body).not.toHaveProperty('output_config');
+    expect(body).not.toHaveProperty('temperature');
+  });
+
+  it('sends a known model its own shape: adaptive thinking and the plan’s effort, priced from its table row', async () => {
+    fake.script(
+      message([...nodeApp('X').map((f) => writeFile(f.path, f.content)), finish('X', 'x')], {
+        outputTokens: 1000,
+        inputUsage: { inputTokens: 2000, cacheReadTokens: 0, cacheWriteTokens: 0 },
+      }),
+    );
+    const result = await builderFor(fake, { effort: 'high' }).build(
+      buildRequest({ model: 'claude-haiku-5-5', effort: 'low' }),
+    );
+    const body = fake.messageRequests()[0]!.body!;
+    expect(body).toMatchObject({
+      model: 'claude-haiku-5-5',
+      tool_choice: { type: 'auto' },
+      thinking: { type: 'adaptive' },
+      output_config: { effort: 'low' },
+    });
+    // Claude Haiku 5.5 for prompts up to 100,000 tokens: $0.10 input, $0.50 output per million
+    // (https://platform.claude.com/docs/en/models/haiku-5-5/overview).
+    expect(result.usage.costMicroUsd).toBe(2000 * 0.1 + 1000 * 0.5);
+  });
+
+  it('keeps the card moving while the model thinks, and returns every thinking block unmodified', async () => {
+    fake.script(
+      message([thinking('First the server.'), ...nodeApp('T').map((f) => writeFile(f.path, f.content, 2))]),
+      message([thinking('Between tools: the files are written.'), redactedThinking(), finish('T', 't')]),
+    );
+    const request = buildRequest();
+    await builderFor(fake).build(request);
+    expect(request.progress.map((p) => p.detail)).toContain('Claude is thinking');
+    const [, second] = fake.messageRequests();
+    const assistant = (second!.body!.messages as { role: string; content: { type: string }[] }[])[1]!;
+    expect(assistant.content.map((b) => b.type)).toEqual(['thinking', 'tool_use', 'tool_use']);
+  });
+
+  it('keeps counting on the card while a thinking block is still streaming', async () => {
+    const request = buildRequest();
+    const counted = () => request.progress.some((p) => /^Claude is thinking \(\d+ s\)$/.test(p.detail));
+    fake.script(
+      message(
+        [
+          thinking('A long think.'),
+          ...nodeApp('T').map((f) => writeFile(f.path, f.content)),
+          finish('T', 't'),
+        ],
+        {
+          // The model goes on thinking until the card has moved on its own.
+          holdThinking: async () => {
+            await until('the card counts while the model thinks', async () => counted());
+          },
+        },
+      ),
+    );
+    await builderFor(fake, { thinkingTickMs: 20 }).build(request);
+    expect(counted()).toBe(true);
+  });
+
+  it('finishes when the model ends its turn with a working app but without calling finish', async () => {
+    fake.script(
+      message(nodeApp('Quiet').map((f) => writeFile(f.path, f.content))),
+      message([text('The tip calculator is ready.')], { stopReason: 'end_turn' }),
+    );
+    const result = await builderFor(fake).build(buildRequest());
+    expect(result.files.map((f) => f.path)).toEqual(['package.json', 'server.js']);
+    expect(result.summary).toBe('The tip calculator is ready.');
+    expect(result.title).toBe('Tip Calculator');
+    expect(fake.messageRequests()).toHaveLength(2);
   });
 
   it('names the default model in its label', () => {

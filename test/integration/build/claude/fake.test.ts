@@ -29,8 +29,10 @@ describe('fake Anthropic API', () => {
       messages: [{ role: 'user', content: 'hi' }],
     });
     expect(msg.stop_reason).toBe('tool_use');
-    expect(msg.content[0]).toMatchObject({ type: 'text', text: 'hello' });
-    expect(msg.content[1]).toMatchObject({
+    // Sonnet 5.5 thinks by default: a thinking block (text omitted, signed) comes first.
+    expect(msg.content[0]).toMatchObject({ type: 'thinking', thinking: '', signature: expect.any(String) });
+    expect(msg.content[1]).toMatchObject({ type: 'text', text: 'hello' });
+    expect(msg.content[2]).toMatchObject({
       type: 'tool_use',
       name: 'finish',
       input: { title: 'T', summary: 's' },
@@ -52,7 +54,9 @@ describe('fake Anthropic API', () => {
     const final = await stream.finalMessage();
     expect(pieces.length).toBeGreaterThan(10);
     expect(pieces[0]).toBe('');
-    expect(final.content[0]).toMatchObject({ type: 'tool_use', input: { path: 'a.js', content } });
+    expect(final.content.find((b) => b.type === 'tool_use')).toMatchObject({
+      input: { path: 'a.js', content },
+    });
     expect(final.stop_reason).toBe('tool_use');
     expect(final.usage.output_tokens).toBeGreaterThan(100);
   });

@@ -3,7 +3,13 @@ import type { Builder, BuildProgress, BuildRequest } from '../../../../src/build
 import { silentLogger } from '../../../../src/log.js';
 import type { FakeAnthropic } from '../../../fakes/anthropic/server.js';
 
-export const PRICES = { inputPerMTok: 3, outputPerMTok: 15, cacheWritePerMTok: 3.75, cacheReadPerMTok: 0.3 };
+/**
+ * Claude Sonnet 5.5's published prices (USD per million tokens), written out here rather than
+ * read from the table, so a wrong table fails the tests: $2 input, $10 output, $2.50 5-minute
+ * cache writes (https://platform.claude.com/docs/en/models/sonnet-5-5/overview) and $0.10 cache
+ * reads since 2026-10-07 (https://platform.claude.com/docs/en/models/sonnet-5-5/migration-guide).
+ */
+export const PRICES = { inputPerMTok: 2, outputPerMTok: 10, cacheWritePerMTok: 2.5, cacheReadPerMTok: 0.1 };
 
 /** The Claude builder pointed at the fake, with quick retries. */
 export function builderFor(fake: FakeAnthropic, overrides: Partial<ClaudeBuilderOptions> = {}): Builder {
@@ -11,7 +17,6 @@ export function builderFor(fake: FakeAnthropic, overrides: Partial<ClaudeBuilder
     apiKey: 'test-key',
     baseURL: fake.url,
     model: 'claude-sonnet-5-5',
-    prices: PRICES,
     logger: silentLogger(),
     timeoutMs: 5000,
     maxRetries: 2,

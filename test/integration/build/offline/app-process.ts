@@ -46,11 +46,22 @@ export function freePort(): Promise<number> {
   });
 }
 
+const FLAGS = process.allowedNodeEnvironmentFlags;
+/**
+ * The permission model as this Node spells it: `--experimental-permission` on Node 20,
+ * `--permission` later; from Node 25 it also covers the network, so the app needs `--allow-net`
+ * to listen at all.
+ */
+const PERMISSION_FLAGS = [
+  FLAGS.has('--permission') ? '--permission' : '--experimental-permission',
+  ...(FLAGS.has('--allow-net') ? ['--allow-net'] : []),
+];
+
 export async function startApp(dir: string): Promise<RunningApp> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['--experimental-permission', `--allow-fs-read=${dir}`, `--allow-fs-write=${dir}`, 'server.js'],
+    [...PERMISSION_FLAGS, `--allow-fs-read=${dir}`, `--allow-fs-write=${dir}`, 'server.js'],
     { cwd: dir, env: { PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

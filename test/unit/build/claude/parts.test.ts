@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CLAUDE_MODELS, DEFAULT_CLAUDE_MODEL, pricingFor } from '../../../../src/build/claude/models.js';
 import { PROMPT_VERSION, SYSTEM_PROMPT } from '../../../../src/build/claude/system-prompt.js';
 import { parseToolCall, TOOLS, Workspace } from '../../../../src/build/claude/tools.js';
 import { costMicroUsd, UsageMeter } from '../../../../src/build/claude/usage.js';
@@ -20,6 +21,26 @@ describe('cost', () => {
         PRICES,
       ),
     ).toBe(1200 * 3 + 3400 * 15 + 10_000 * 0.3 + 2000 * 3.75);
+  });
+
+  it('prices a request whose prompt is over a model’s threshold at its long-prompt tier, per request', () => {
+    // Claude Haiku 5.5: $0.10 / $0.50 up to 100,000 prompt tokens, $0.50 / $2.50 above, on
+    // every token of that request (https://platform.claude.com/docs/en/models/haiku-5-5/overview).
+    const haiku = CLAUDE_MODELS['claude-haiku-5-5']!.pricing;
+    const short = { inputTokens: 90_000, outputTokens: 1000, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    const long = { inputTokens: 60_000, outputTokens: 1000, cacheReadTokens: 50_000, cacheWriteTokens: 0 };
+    expect(costMicroUsd(short, haiku)).toBe(90_000 * 0.1 + 1000 * 0.5);
+    expect(costMicroUsd(long, haiku)).toBe(Math.round(60_000 * 0.5 + 1000 * 2.5 + 50_000 * 0.05));
+    const meter = new UsageMeter(haiku);
+    meter.add(short);
+    meter.add(long);
+    expect(meter.usage().costMicroUsd).toBe(costMicroUsd(short, haiku) + costMicroUsd(long, haiku));
+  });
+
+  it('prices an unknown model like the default one unless prices are given', () => {
+    expect(pricingFor('claude-something-new')).toEqual(CLAUDE_MODELS[DEFAULT_CLAUDE_MODEL]!.pricing);
+    expect(pricingFor('claude-something-new', PRICES)).toEqual(PRICES);
+    expect(pricingFor('claude-haiku-5-5', PRICES)).toEqual(CLAUDE_MODELS['claude-haiku-5-5']!.pricing);
   });
 
   it('sums every request of a build', () => {

@@ -1,0 +1,113 @@
+import type { ConversationHandler } from '../../src/core/conversation.js';
+import type { InboundContext } from '../../src/core/inbound-handler.js';
+import { type ConversationRef, conversationKey } from '../../src/core/platform.js';
+import type { ReplyView } from '../../src/core/view.js';
+import type { Repos } from '../../src/db/repos/index.js';
+import { isSpawnError } from '../../src/errors.js';
+import type { Logger } from '../../src/log.js';
+import { withRateLimitRetry } from './retry.js';
+import type { DiscordOutbound } from './types.js';
+
+/** A gateway MESSAGE_CREATE, reduced (in the bot process) to what the conversation needs. */
+export interface GatewayMessage {
+  readonly id: string;
+  readonly channelId: string;
+  /** Absent in DMs. */
+  readonly guildId?: string;
+  readonly inThread: boolean;
+  /** The bot was mentioned. */
+  readonly mentioned: boolean;
+  readonly botId: string;
+  readonly authorId: string;
+  readonly authorName: string;
+  readonly content: string;
+}
+
+const FAILED: ReplyView = {
+  tone: 'error',
+  title: 'Something went wrong',
+  text: 'I could not handle that just now. Please try again in a moment.',
+};
+
+function stripMentions(content: string, botId: string): string {
+  return content.replace(new RegExp(`<@!?${botId}>`, 'g'), ' ').trim();
+}
+
+/**
+ * The worker side of gateway messages. A mention in a guild channel or any DM starts (or
+ * continues) a conversation; in a session's thread, its owner's messages iterate without a
+ * mention. Replies are sent once per message, across attempts.
+ */
+export function createGatewayMessageHandler(deps: {
+  readonly repos: Repos;
+  readonly conversation: ConversationHandler;
+  readonly outbound: DiscordOutbound;
+  readonly logger: Logger;
+}) {
+  const { repos, outbound, logger } = deps;
+
+  /** Who owns the live session of a thread: none, the author, or someone else. */
+  async function threadOwner(
+    thread: ConversationRef,
+    authorId: string,
+  ): Promise<'none' | 'author' | 'other'> {
+    const session = await repos.sessions.findActiveInConversation(conversationKey(thread));
+    if (!session) return 'none';
+    const identity = await repos.users.findIdentity('discord', '', authorId);
+    return identity?.userId === session.userId ? 'author' : 'other';
+  }
+
+  async function conversationOf(m: GatewayMessage): Promise<ConversationRef | undefined> {
+    if (!m.guildId) return { platform: 'discord', teamId: '', channelId: m.channelId };
+    if (m.inThread) {
+      const thread: ConversationRef = { platform: 'discord', teamId: m.guildId, channelId: m.channelId };
+      const owner = await threadOwner(thread, m.authorId);
+      // In a session's thread its owner iterates without a mention; others are chatting.
+      if (owner === 'author') return thread;
+      if (!m.mentioned) return undefined;
+      // Someone else's request in that thread is their own app, answered in the thread but
+      // kept apart (by the message id) so it does not take the thread's session over.
+      return owner === 'other' ? { ...thread, threadId: m.id } : thread;
+    }
+    if (!m.mentioned) return undefined;
+    // The message id keeps two mentions in one channel apart; the first post opens a thread from it.
+    return {
+      platform: 'discord',
+      teamId: m.guildId,
+      channelId: m.channelId,
+      threadId: m.id,
+      extra: { startMessageId: m.id },
+    };
+  }
+
+  return async (ctx: InboundContext): Promise<void> => {
+    const m = ctx.data.payload as GatewayMessage;
+    const conversation = await conversationOf(m);
+    if (!conversation) return;
+    let replies: readonly ReplyView[];
+    let tag = 'r';
+    try {
+      const result = await deps.conversation.handleMessage({
+        platform: 'discord',
+        // Discord accounts are global: one person is one user in every guild and in DMs.
+        teamId: '',
+        user: { id: m.authorId, name: m.authorName.slice(0, 100) },
+        conversation,
+        text: stripMentions(m.content, m.botId),
+        idempotencyKey: m.id,
+        correlationId: `discord-${m.id}`,
+      });
+      // A build: its status card (posted by the spawn worker) is the answer; the rest is said here.
+      replies = result.spawn ? result.replies.filter((r) => !r.ephemeral) : result.replies;
+    } catch (e) {
+      if (!ctx.finalAttempt && (!isSpawnError(e) || e.retryable)) throw e;
+      logger.error({ messageId: m.id, err: e instanceof Error ? e.message : String(e) }, 'message failed');
+      replies = [FAILED];
+      tag = 'failed';
+    }
+    // A bot cannot whisper outside interactions: every reply is public, as a reply to the message.
+    for (const [i, view] of replies.entries()) {
+      await ctx.once(`${tag}${i}`, () => withRateLimitRetry(() => outbound.reply(m.channelId, view, m.id)));
+    }
+  };
+}

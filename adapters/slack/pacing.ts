@@ -1,0 +1,90 @@
+import { SlidingWindowLimiter } from '../../src/billing/rate-limit.js';
+import type { ReplyView } from '../../src/core/view.js';
+import { SpawnError } from '../../src/errors.js';
+import type { Redis } from '../../src/redis/connection.js';
+import { sleep } from '../../src/util/time.js';
+
+/**
+ * `chat.update` is Tier 3: "50+ per minute", counted per method, per app, per workspace
+ * (https://docs.slack.dev/apis/web-api/rate-limits), not per message or channel. All the
+ * status cards of one workspace share it.
+ */
+export const SLACK_UPDATE_TIER3_PER_MINUTE = 50;
+/** Edits SpawnAI itself allows per workspace and window: below Slack's 50, a few spare for skew. */
+export const SLACK_WORKSPACE_UPDATES_PER_WINDOW = 45;
+/** Of those, kept for cards reaching their final state (live, failed, stopped): progress never takes them. */
+export const SLACK_FINAL_UPDATES_RESERVED = 10;
+export const SLACK_UPDATE_WINDOW_MS = 60_000;
+/**
+ * Our window is this much longer than Slack's: an edit counted here reaches Slack a little
+ * later, and must not land in Slack's next window on top of that window's own edits.
+ */
+export const SLACK_UPDATE_WINDOW_MARGIN_MS = 1_000;
+/** A spent budget that frees up within this long is waited for in process; longer, the notify job is delayed. */
+export const SLACK_MAX_INLINE_WAIT_MS = 1_000;
+const INLINE_WAIT_ATTEMPTS = 3;
+
+/** The per-workspace edit budget as this adapter applies it. Tests shorten the window. */
+export interface SlackPacing {
+  updatesPerWindow: number;
+  finalReserved: number;
+  windowMs: number;
+  windowMarginMs: number;
+}
+
+export function defaultSlackPacing(): SlackPacing {
+  return {
+    updatesPerWindow: SLACK_WORKSPACE_UPDATES_PER_WINDOW,
+    finalReserved: SLACK_FINAL_UPDATES_RESERVED,
+    windowMs: SLACK_UPDATE_WINDOW_MS,
+    windowMarginMs: SLACK_UPDATE_WINDOW_MARGIN_MS,
+  };
+}
+
+const FINAL_STAGES = new Set(['live', 'failed', 'stopped', 'expired']);
+
+/** A card in its final state: its edit comes before progress edits when the budget is short. */
+export function isFinalView(view: ReplyView): boolean {
+  return view.progress ? FINAL_STAGES.has(view.progress.stage) : view.tone !== 'progress';
+}
+
+/**
+ * One `chat.update` budget per workspace, counted in Redis so every worker process shares it.
+ * Progress edits may use all but the reserved share of a window; final states may use all of
+ * it. A spent budget is `ERR_PLATFORM_RATE_LIMITED` with `retryAfterMs`, which the notify
+ * worker waits out by delaying the job (intermediate states coalesce meanwhile; the final
+ * state is kept), so Slack sees no 429 storm however many cards are building.
+ */
+export class SlackUpdateBudget {
+  private readonly limiter: SlidingWindowLimiter;
+
+  constructor(
+    redis: Redis,
+    prefix: string,
+    private readonly pacing: SlackPacing,
+  ) {
+    this.limiter = new SlidingWindowLimiter(redis, prefix);
+  }
+
+  async acquire(teamId: string, final: boolean): Promise<void> {
+    const { updatesPerWindow, finalReserved, windowMs, windowMarginMs } = this.pacing;
+    const max = final ? updatesPerWindow : Math.max(1, updatesPerWindow - finalReserved);
+    for (let attempt = 1; ; attempt++) {
+      let decision: { allowed: boolean; retryAfterMs: number };
+      try {
+        decision = await this.limiter.hit(`slack:${teamId}:chat.update`, max, windowMs + windowMarginMs);
+      } catch (e) {
+        throw new SpawnError('ERR_INTERNAL', 'The Slack edit budget in Redis could not be read.', {
+          cause: e,
+        });
+      }
+      if (decision.allowed) return;
+      if (decision.retryAfterMs > SLACK_MAX_INLINE_WAIT_MS || attempt >= INLINE_WAIT_ATTEMPTS) {
+        throw new SpawnError('ERR_EDIT_BUDGET_SPENT', 'The Slack edit budget of this workspace is spent.', {
+          retryAfterMs: Math.max(decision.retryAfterMs, 50),
+        });
+      }
+      await sleep(decision.retryAfterMs + 10);
+    }
+  }
+}

@@ -1,0 +1,427 @@
+/**
+ * `npm run bench:ingest`: signed `/spawn` slash commands (a distinct user and trigger id each,
+ * signed before the run) sent with autocannon at 64 connections to SpawnAI's own
+ * `POST /slack/events` (the `web` process as `spawnai web` runs it) and, in the same run and
+ * with the same requests, to a bare @slack/bolt app doing verify + `queue.add` + ack (the
+ * peer, bench/bolt-peer.mjs), interleaved round by round, on a private redis-server. Rounds on
+ * Postgres, then one on PGlite. After each of SpawnAI's rounds an inbound worker drains the
+ * queue and every acknowledged request is checked to have become exactly one build or one reply.
+ * Writes bench/results/ingest.json. Targets: on Postgres >= 2.0x the peer's req/s in every
+ * round, p99 < 25 ms, 0 lost; on PGlite >= 1.0x.
+ *
+ * The worker drains after the load, not during it: on one 2-core machine it would take the
+ * cores the web process is measured on. In production web and worker are separate machines.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { Queue } from 'bullmq';
+import { sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
+import { openDatabase } from '../src/db/client.js';
+import { silentLogger } from '../src/log.js';
+import { freePort, startLocalRedis } from '../src/redis/local-server.js';
+import { ROOT, type RunningCli, runCli, startCli, waitForHttp } from '../test/helpers/cli.js';
+import { createThrowawayPostgres } from '../test/helpers/db.js';
+import { writeResult } from './result.js';
+
+const CONNECTIONS = 64;
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const PG_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const PGLITE_DURATION_S = Number(process.env.BENCH_PGLITE_DURATION_S ?? 5);
+const DRAIN_TIMEOUT_S = Number(process.env.BENCH_DRAIN_TIMEOUT_S ?? 900);
+/** Requests signed per target and round: more than the fastest rate seen, times the duration. */
+const MAX_RATE = Number(process.env.BENCH_MAX_RATE ?? 12_000);
+const SECRET = 'bench-signing-secret-0123456789abcdef';
+const TEAM = 'T0BENCH';
+const TARGETS = { ratio: 2.0, p99Ms: 25, pgliteRatio: 1.0 };
+
+interface Signed {
+  readonly body: string;
+  readonly headers: Record<string, string>;
+}
+
+/** Distinct slash commands, signed now; `key` names them (trigger ids `<key>-<n>`). */
+function signCommands(key: string, count: number, responseBase: string): Signed[] {
+  const ts = String(Math.floor(Date.now() / 1000));
+  const out: Signed[] = [];
+  for (let i = 0; i < count; i++) {
+    const trigger = `${key}-${i}`;
+    const body = new URLSearchParams({
+      token: 'legacy',
+      team_id: TEAM,
+      team_domain: 'bench',
+      channel_id: 'C0BENCH',
+      channel_name: 'general',
+      user_id: `U${key.toUpperCase().replace(/[^A-Z0-9]/g, '')}X${i}`,
+      user_name: `bench${i}`,
+      command: '/spawn',
+      text: `a counter app number ${i}`,
+      api_app_id: 'A0BENCH',
+      response_url: `${responseBase}/respond/${trigger}`,
+      trigger_id: trigger,
+    }).toString();
+    const sig = `v0=${createHmac('sha256', SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
+    out.push({
+      body,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': ts,
+        'x-slack-signature': sig,
+      },
+    });
+  }
+  return out;
+}
+
+/** Slack's Web API and response URLs, as far as the bench needs them; counts replies. */
+async function startSink(): Promise<{ url: string; replies: Map<string, number>; server: Server }> {
+  const replies = new Map<string, number>();
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const url = req.url ?? '';
+      if (url.startsWith('/respond/')) {
+        const trigger = url.slice('/respond/'.length);
+        replies.set(trigger, (replies.get(trigger) ?? 0) + 1);
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+        return;
+      }
+      const body =
+        url === '/api/auth.test'
+          ? { ok: true, team_id: TEAM, user_id: 'U0BOT', bot_id: 'B0BOT' }
+          : { ok: true, channel: 'C0BENCH', ts: `${Date.now() / 1000}` };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${port}`, replies, server };
+}
+
+function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface Load {
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  acknowledged: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  peakRssMb: number;
+  sent: number;
+}
+
+/** One autocannon run; each request takes the next signed command. */
+async function load(url: string, pid: number, signed: Signed[], seconds: number): Promise<Load> {
+  let next = 0;
+  let peak = rssMb(pid);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssMb(pid));
+  }, 200);
+  const result = await autocannon({
+    url: `${url}/slack/events`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const s = signed[next++ % signed.length]!;
+          return { ...req, body: s.body, headers: s.headers };
+        },
+      },
+    ],
+  });
+  clearInterval(sampler);
+  peak = Math.max(peak, rssMb(pid));
+  if (next > signed.length) throw new Error(`ran out of signed requests (${next} > ${signed.length})`);
+  return {
+    reqPerSec: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    maxMs: result.latency.max,
+    acknowledged: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    peakRssMb: peak,
+    sent: next,
+  };
+}
+
+async function stop(p: { child: ChildProcess; exited: Promise<unknown> }): Promise<void> {
+  if (p.child.exitCode === null) p.child.kill('SIGTERM');
+  await p.exited;
+}
+
+async function startPeer(
+  redisUrl: string,
+  prefix: string,
+): Promise<{ url: string; child: ChildProcess; exited: Promise<unknown> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'bolt-peer.mjs')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: prefix,
+      SLACK_SIGNING_SECRET: SECRET,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (b: Buffer) => {
+      if (b.toString().includes('listening')) resolve();
+    });
+    child.once('exit', () => reject(new Error('the Bolt peer exited')));
+  });
+  return { url: `http://127.0.0.1:${port}`, child, exited };
+}
+
+interface Outcome {
+  acknowledged: number;
+  handled: number;
+  builds: number;
+  replies: number;
+  lost: number;
+  twice: number;
+  drainSeconds: number;
+  /** False when the worker had not finished within BENCH_DRAIN_TIMEOUT_S (then `lost` counts the rest). */
+  drained: boolean;
+}
+
+/** Drains SpawnAI's inbound queue with a worker of that queue only, then counts what became of each request. */
+async function drainAndCount(
+  env: Record<string, string>,
+  redisUrl: string,
+  prefix: string,
+  keys: readonly { key: string; sent: number; acknowledged: number }[],
+  replies: Map<string, number>,
+  countBuilds: (like: string) => Promise<{ builds: number; distinct: number; keys: Set<string> }>,
+): Promise<Outcome> {
+  const started = Date.now();
+  let drained = true;
+  const worker = await startCli(['worker'], {
+    ...env,
+    WORKER_QUEUES: 'inbound',
+    INBOUND_CONCURRENCY: '32',
+    DATABASE_POOL_MAX: '16',
+  });
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('inbound', { connection, prefix });
+  try {
+    for (;;) {
+      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      if (Object.values(c).every((n) => n === 0)) break;
+      if (Date.now() - started > DRAIN_TIMEOUT_S * 1000) {
+        // Counted as far as it got: what is still waiting shows up as not handled (yet).
+        drained = false;
+        break;
+      }
+      if (worker.child.exitCode !== null)
+        throw new Error(`the worker exited:\n${worker.output().slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await queue.close();
+    connection.disconnect();
+    await stop(worker);
+  }
+  const drainSeconds = Math.round((Date.now() - started) / 100) / 10;
+  let acknowledged = 0;
+  let handled = 0;
+  let builds = 0;
+  let replyCount = 0;
+  let twice = 0;
+  for (const k of keys) {
+    acknowledged += k.acknowledged;
+    const counted = await countBuilds(`slack:${k.key}-%`);
+    builds += counted.builds;
+    twice += counted.builds - counted.distinct;
+    for (let i = 0; i < k.sent; i++) {
+      const trigger = `${k.key}-${i}`;
+      const r = replies.get(trigger) ?? 0;
+      replyCount += r;
+      const built = counted.keys.has(`slack:${trigger}`);
+      if (built || r > 0) handled++;
+      if (r > 1 || (built && r > 0)) twice++;
+    }
+  }
+  // Requests in flight when autocannon stopped may be handled without being counted as
+  // acknowledged, so `handled` can exceed `acknowledged` by up to the connections.
+  return {
+    acknowledged,
+    handled,
+    builds,
+    replies: replyCount,
+    lost: Math.max(0, acknowledged - handled),
+    twice,
+    drainSeconds,
+    drained,
+  };
+}
+
+interface Round {
+  round: number;
+  database: 'postgres' | 'pglite';
+  peer: Load;
+  spawnai: Load;
+  ratio: number;
+  outcome: Outcome;
+}
+
+async function main(): Promise<void> {
+  if (spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) {
+    throw new Error('npm run build failed');
+  }
+  const work = mkdtempSync(path.join(tmpdir(), 'spawnai-bench-ingest-'));
+  const redis = await startLocalRedis(path.join(work, 'redis'), silentLogger());
+  const sink = await startSink();
+  const pg = await createThrowawayPostgres();
+  const prefix = `bench${randomBytes(3).toString('hex')}`;
+  const common = {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_BOT_TOKEN: 'xoxb-bench-0000000001-abcdef',
+    SLACK_API_URL: `${sink.url}/api/`,
+    FREE_BUILDS_PER_DAY: '1000',
+    RATE_LIMIT_PER_IP_PER_MINUTE: '1000000',
+  };
+  const rounds: Round[] = [];
+  const peer = await startPeer(redis.url, `${prefix}peer`);
+  try {
+    const pgEnv = { ...common, DATABASE_URL: pg.url, DATA_DIR: path.join(work, 'pg-data') };
+    const migrated = await runCli(['migrate'], pgEnv, 120_000);
+    if (migrated.code !== 0) throw new Error(`migrate failed:\n${migrated.output}`);
+    const lite = { ...common, DATA_DIR: path.join(work, 'pglite-data'), QUEUE_PREFIX: `${prefix}lite` };
+    const liteMigrated = await runCli(['migrate'], lite, 300_000);
+    if (liteMigrated.code !== 0) throw new Error(`migrate (PGlite) failed:\n${liteMigrated.output}`);
+
+    const plan: { database: 'postgres' | 'pglite'; seconds: number }[] = [
+      ...Array.from({ length: PG_ROUNDS }, () => ({ database: 'postgres' as const, seconds: DURATION_S })),
+      { database: 'pglite', seconds: PGLITE_DURATION_S },
+    ];
+    for (const [n, step] of plan.entries()) {
+      const env = step.database === 'postgres' ? pgEnv : lite;
+      const key = `r${n + 1}${randomBytes(2).toString('hex')}`;
+      const warmSigned = signCommands(`${key}w`, Math.ceil(MAX_RATE * WARMUP_S * 1.5), sink.url);
+      const signed = signCommands(key, Math.ceil(MAX_RATE * step.seconds * 1.5), sink.url);
+      process.stdout.write(`round ${n + 1} (${step.database}): peer\n`);
+      await load(peer.url, peer.child.pid!, warmSigned, WARMUP_S);
+      const peerLoad = await load(peer.url, peer.child.pid!, signed, step.seconds);
+      process.stdout.write(
+        `  peer ${JSON.stringify(peerLoad)}\nround ${n + 1} (${step.database}): spawnai\n`,
+      );
+      const web: RunningCli = await startCli(['web'], env);
+      let ours: Load;
+      let warm: Load;
+      try {
+        await waitForHttp(`${web.url}/ready`, 60_000);
+        warm = await load(web.url, web.child.pid!, warmSigned, WARMUP_S);
+        ours = await load(web.url, web.child.pid!, signed, step.seconds);
+      } finally {
+        await stop(web);
+      }
+      process.stdout.write(`  spawnai ${JSON.stringify(ours)}\n  draining\n`);
+      const countBuilds = async (like: string) => {
+        const db = await openDatabase(
+          step.database === 'postgres'
+            ? { url: pg.url, poolMax: 1 }
+            : { pgliteDir: path.join(lite.DATA_DIR, 'db'), poolMax: 1 },
+        );
+        try {
+          const r = (await db.db.execute(
+            sql`select request_key from builds where request_key like ${like}`,
+          )) as unknown as {
+            rows: { request_key: string }[];
+          };
+          const keys = new Set(r.rows.map((x) => x.request_key));
+          return { builds: r.rows.length, distinct: keys.size, keys };
+        } finally {
+          await db.close();
+        }
+      };
+      const outcome = await drainAndCount(
+        env,
+        redis.url,
+        env.QUEUE_PREFIX,
+        [
+          { key: `${key}w`, sent: warm.sent, acknowledged: warm.acknowledged },
+          { key, sent: ours.sent, acknowledged: ours.acknowledged },
+        ],
+        sink.replies,
+        countBuilds,
+      );
+      const round: Round = {
+        round: n + 1,
+        database: step.database,
+        peer: peerLoad,
+        spawnai: ours,
+        ratio: Math.round((ours.reqPerSec / Math.max(1, peerLoad.reqPerSec)) * 100) / 100,
+        outcome,
+      };
+      process.stdout.write(`  ${JSON.stringify({ ratio: round.ratio, outcome })}\n`);
+      rounds.push(round);
+    }
+  } finally {
+    await stop(peer);
+    await pg.drop().catch(() => {});
+    await redis.stop();
+    sink.server.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+  const pgRounds = rounds.filter((r) => r.database === 'postgres');
+  const liteRounds = rounds.filter((r) => r.database === 'pglite');
+  const met = {
+    postgresRatio: pgRounds.every((r) => r.ratio >= TARGETS.ratio),
+    postgresP99: pgRounds.every((r) => r.spawnai.p99Ms < TARGETS.p99Ms),
+    nothingLost: rounds.every((r) => r.outcome.lost === 0 && r.outcome.twice === 0),
+    pgliteRatio: liteRounds.every((r) => r.ratio >= TARGETS.pgliteRatio),
+  };
+  writeResult(
+    'ingest',
+    {
+      setup: {
+        connections: CONNECTIONS,
+        warmupSeconds: WARMUP_S,
+        durationSeconds: DURATION_S,
+        pgliteDurationSeconds: PGLITE_DURATION_S,
+        peer: 'bench/bolt-peer.mjs: @slack/bolt App (HTTPReceiver), verify + queue.add + ack',
+        spawnai: '`spawnai web` (dist), POST /slack/events; an inbound-only worker drains after each load',
+        requests:
+          'distinct pre-signed /spawn slash commands, a distinct user each; the same set to both in a round',
+      },
+      targets: TARGETS,
+      met,
+      rounds,
+    },
+    {
+      ratios: rounds.map((r) => `${r.database}:${r.ratio}`),
+      p99Ms: rounds.map((r) => r.spawnai.p99Ms),
+      lost: rounds.map((r) => r.outcome.lost),
+      met,
+    },
+  );
+}
+
+await main();
+process.exit(0);

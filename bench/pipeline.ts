@@ -1,0 +1,165 @@
+/**
+ * `npm run bench:pipeline`: messages per second through SpawnAI's whole pipeline (an `inbound`
+ * job → the conversation → user, session and build rows → a `spawn` job → build with the offline
+ * builder at no step delay → bundle stored → deploy with a no-op provider → preview answers 200
+ * → session `live`), against raw BullMQ (a no-op worker, the same number of jobs, the same
+ * concurrency) on the same private redis-server, in one run. Postgres. Writes
+ * bench/results/pipeline.json. Target: at least 50% of raw BullMQ's jobs per second.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createApp } from '../src/app.js';
+import { loadConfig } from '../src/config/index.js';
+import { createLogger, silentLogger } from '../src/log.js';
+import type { Provider } from '../src/provision/types.js';
+import { freePort, startLocalRedis } from '../src/redis/local-server.js';
+import { createThrowawayPostgres } from '../test/helpers/db.js';
+import { writeResult } from './result.js';
+
+const JOBS = Number(process.env.BENCH_JOBS ?? 400);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const TARGET_SHARE = 0.5;
+
+/** Deploys nothing: the "app" is one HTTP server that answers 200 for every session. */
+function noopProvider(url: string): Provider {
+  return {
+    name: 'local',
+    async deploy(request) {
+      return { serviceId: `noop-${request.sessionId}`, url };
+    },
+    async status() {
+      return 'running';
+    },
+    async destroy() {},
+    async list() {
+      return [];
+    },
+  };
+}
+
+async function rawBullmq(redisUrl: string): Promise<{ jobsPerSecond: number; seconds: number }> {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('raw', { connection, prefix: 'benchraw' });
+  let done = 0;
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const worker = new Worker('raw', async () => undefined, {
+    connection: workerConnection,
+    prefix: 'benchraw',
+    concurrency: CONCURRENCY,
+    autorun: false,
+  });
+  worker.on('completed', () => {
+    if (++done === JOBS) finish();
+  });
+  await queue.addBulk(Array.from({ length: JOBS }, (_, i) => ({ name: 'noop', data: { i } })));
+  const started = performance.now();
+  void worker.run();
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  connection.disconnect();
+  workerConnection.disconnect();
+  return { jobsPerSecond: Math.round(JOBS / seconds), seconds: Math.round(seconds * 100) / 100 };
+}
+
+async function spawnaiPipeline(redisUrl: string, databaseUrl: string, dataDir: string) {
+  const preview = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+  const previewPort = await freePort();
+  await new Promise<void>((resolve) => preview.listen(previewPort, '127.0.0.1', resolve));
+  const config = loadConfig({
+    PORT: String(await freePort()),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    DATABASE_URL: databaseUrl,
+    DATABASE_POOL_MAX: '20',
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: 'benchpipe',
+    LOG_LEVEL: 'error',
+    PREVIEW_PORT: '0',
+    OFFLINE_BUILD_STEP_MS: '0',
+    INBOUND_CONCURRENCY: String(CONCURRENCY),
+    WORKER_CONCURRENCY: String(CONCURRENCY),
+    NOTIFY_CONCURRENCY: String(CONCURRENCY),
+    FREE_BUILDS_PER_DAY: '100000',
+    REAPER_INTERVAL_MS: '3600000',
+  });
+  const logger = createLogger(config.LOG_LEVEL);
+  const app = await createApp(
+    config,
+    { web: true, worker: true, bot: false, migrate: true },
+    logger,
+    redisUrl,
+  );
+  // The no-op provider in place of the local sandbox, before the workers are built from the map.
+  (app.providers as Map<string, Provider>).set('local', noopProvider(`http://127.0.0.1:${previewPort}/`));
+  await app.start();
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: JOBS }, (_, i) =>
+      app.inbound.enqueue('web', `bench-user-${i}:bench${String(i).padStart(6, '0')}`, 'message', {
+        uid: `benchuser${String(i).padStart(10, '0')}`,
+        clientId: `bench${String(i).padStart(6, '0')}`,
+        text: `a counter app number ${i}`,
+      }),
+    ),
+  );
+  let live = 0;
+  for (;;) {
+    live = (await app.repos.sessions.countLive()).reduce((n, r) => n + r.count, 0);
+    if (live >= JOBS) break;
+    if (performance.now() - started > 600_000) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await app.stop();
+  preview.close();
+  return { jobsPerSecond: Math.round(live / seconds), seconds: Math.round(seconds * 100) / 100, live };
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(path.join(tmpdir(), 'spawnai-bench-pipeline-'));
+  const redis = await startLocalRedis(path.join(work, 'redis'), silentLogger());
+  const pg = await createThrowawayPostgres();
+  try {
+    const raw1 = await rawBullmq(redis.url);
+    const ours = await spawnaiPipeline(redis.url, pg.url, path.join(work, 'data'));
+    const raw2 = await rawBullmq(redis.url);
+    const raw = Math.max(raw1.jobsPerSecond, raw2.jobsPerSecond);
+    const share = Math.round((ours.jobsPerSecond / raw) * 1000) / 1000;
+    writeResult(
+      'pipeline',
+      {
+        setup: {
+          jobs: JOBS,
+          concurrency: CONCURRENCY,
+          spawnai:
+            'in one process: inbound job (a web chat message) -> conversation -> session + build rows -> spawn job -> offline builder (no step delay) -> local bundle store -> no-op provider -> preview 200 -> live; Postgres',
+          raw: 'BullMQ Queue.addBulk + Worker with a no-op processor, same concurrency, same Redis',
+        },
+        target: { shareOfRaw: TARGET_SHARE },
+        met: share >= TARGET_SHARE,
+        raw: [raw1, raw2],
+        spawnai: ours,
+        shareOfRaw: share,
+      },
+      { spawnaiJobsPerSecond: ours.jobsPerSecond, rawJobsPerSecond: raw, shareOfRaw: share },
+    );
+  } finally {
+    await pg.drop().catch(() => {});
+    await redis.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LinkStatus } from '../../../src/connections/supervisor.js';
+import { discordEnv, FakeDiscord } from '../../fakes/discord/harness.js';
+import { until } from '../../helpers/app.js';
+import { killLeftovers, type RunningCli, startCli, waitForHttp } from '../../helpers/cli.js';
+import { TEST_REDIS_URL } from '../../helpers/env.js';
+import { fetchPreview } from '../../helpers/preview.js';
+import { WebChatClient } from '../../helpers/web-client.js';
+
+interface Ready {
+  status: string;
+  checks: Record<string, string>;
+  platforms?: Record<string, Omit<LinkStatus, 'platform'>>;
+  message?: string;
+}
+
+const running: RunningCli[] = [];
+const fakes: FakeDiscord[] = [];
+afterEach(async () => {
+  await killLeftovers(running);
+  for (const f of fakes.splice(0)) await f.stop();
+});
+
+async function ready(url: string): Promise<{ status: number; body: Ready }> {
+  const res = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(5000) });
+  return { status: res.status, body: (await res.json()) as Ready };
+}
+
+/** Gaps between consecutive timestamps. */
+const gaps = (at: readonly number[]) => at.slice(1).map((t, i) => t - at[i]!);
+
+describe('spawnai start with the Discord gateway unreachable', () => {
+  it('keeps the web chat building apps, says discord is degraded in /ready (200), retries with growing waits, and connects once the gateway is back', async () => {
+    const fake = await new FakeDiscord().start();
+    fakes.push(fake);
+    fake.gateway.unreachable = true;
+    const started = Date.now();
+    const r = await startCli(['start'], {
+      REDIS_URL: TEST_REDIS_URL,
+      ...discordEnv(fake),
+      PLATFORM_RETRY_MIN_MS: '500',
+      PLATFORM_RETRY_MAX_MS: '8000',
+    });
+    running.push(r);
+    // Generous: the suite runs many processes at once.
+    await waitForHttp(`${r.url}/ready`, 90_000);
+
+    // /ready stays 200 and names the one platform that is down.
+    const degraded = await until('discord degraded in /ready', async () => {
+      const { status, body } = await ready(r.url);
+      expect(status).toBe(200);
+      return body.platforms?.discord?.state === 'degraded' ? body : undefined;
+    });
+    expect(degraded.status).toBe('degraded');
+    expect(degraded.checks).toEqual({ postgres: 'ok', redis: 'ok' });
+    expect(degraded.platforms?.discord?.error).toMatch(/Discord gateway: cannot connect/);
+    expect(degraded.message).toBe('discord not connected; everything else works');
+
+    // The web chat builds an app meanwhile.
+    const client = new WebChatClient(r.url);
+    await client.open();
+    const sent = await client.send('a todo list for my climbing gym');
+    expect(sent.status).toBe(202);
+    const result = await until(
+      'the web chat app is live',
+      async () => {
+        const cards = await client.cards(sent.spawn!.sessionId);
+        return cards.find((c) => c.view.tone === 'success' && c.view.title.endsWith('is ready'));
+      },
+      90_000,
+    );
+    const open = result.view.buttons?.find((b) => b.kind === 'link');
+    expect((await fetchPreview(open?.kind === 'link' ? open.url : '')).status).toBe(200);
+
+    // Seen from the gateway: the attempts come further and further apart (500 ms doubling, less
+    // up to 20 % jitter, capped at 8 s), not every 500 ms as discord.js alone would. Each gap is
+    // at least its wait (an attempt's own time only adds to it).
+    await until('six refused gateway connections', async () => fake.gateway.refused.length >= 6, 60_000);
+    const seen = gaps(fake.gateway.refused.slice(0, 6));
+    for (const [i, gap] of seen.entries()) {
+      expect(gap, `gaps ${seen}`).toBeGreaterThanOrEqual(0.8 * 500 * 2 ** i - 50);
+    }
+    expect(seen[4]!).toBeGreaterThan(3 * seen[0]!);
+    // As the service reports them: growing by construction until the cap.
+    const waits = (await ready(r.url)).body.platforms?.discord?.retryDelaysMs ?? [];
+    expect(waits.length).toBeGreaterThanOrEqual(5);
+    for (let i = 1; i < waits.length; i++) {
+      expect(waits[i]!, `waits ${waits}`).toBeGreaterThan(Math.min(waits[i - 1]!, 0.8 * 8000 - 1));
+      expect(waits[i]!).toBeLessThanOrEqual(8000);
+    }
+
+    // Today's behaviour ended the whole process 30 s into the outage; it keeps serving.
+    const aliveFor = 35_000 - (Date.now() - started);
+    if (aliveFor > 0) await new Promise((res) => setTimeout(res, aliveFor));
+    expect(r.child.exitCode, r.output()).toBeNull();
+    expect((await fetch(`${r.url}/`)).status).toBe(200);
+
+    // The gateway comes back: the next attempt connects and /ready is plainly ok.
+    fake.gateway.unreachable = false;
+    const back = await until(
+      'discord connected',
+      async () => {
+        const { body } = await ready(r.url);
+        return body.platforms?.discord?.state === 'connected' ? body : undefined;
+      },
+      20_000,
+    );
+    expect(back.status).toBe('ok');
+    expect(fake.gateway.connected()).toHaveLength(1);
+    expect(r.output()).toContain('discord: cannot connect; retrying in');
+
+    r.child.kill('SIGTERM');
+    expect((await r.exited).code, r.output()).toBe(0);
+  }, 180_000);
+});

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { ConnectionSupervisor, retryDelayMs } from '../../../src/connections/supervisor.js';
+import type { Connection } from '../../../src/core/adapter.js';
+import { SpawnError, StartupError } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/log.js';
+
+describe('retryDelayMs', () => {
+  it('doubles from the minimum to the cap, each wait longer than the last whatever the jitter', () => {
+    for (const r of [0, 0.5, 0.999]) {
+      const waits = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => retryDelayMs(n, 1000, 60_000, () => r));
+      expect(waits[0]).toBeGreaterThanOrEqual(800);
+      expect(waits[0]).toBeLessThanOrEqual(1000);
+      for (let i = 1; i < 6; i++) expect(waits[i]!).toBeGreaterThan(waits[i - 1]!);
+      for (const w of waits) expect(w).toBeLessThanOrEqual(60_000);
+      expect(waits[7]!).toBeGreaterThanOrEqual(48_000);
+    }
+    // Worst case of the jitter: the smallest next wait still beats the largest previous one.
+    expect(retryDelayMs(2, 1000, 60_000, () => 0.999)).toBeGreaterThan(
+      retryDelayMs(1, 1000, 60_000, () => 0),
+    );
+  });
+});
+
+describe('ConnectionSupervisor', () => {
+  const connection = (): Connection => ({ stop: async () => {} });
+
+  it('retries a failing platform without holding the others, and gives up on a refused token', async () => {
+    let discordTries = 0;
+    const supervisor = new ConnectionSupervisor(
+      [
+        {
+          platform: 'discord',
+          connect: async () => {
+            discordTries += 1;
+            if (discordTries < 3) throw new SpawnError('ERR_PLATFORM_UNAVAILABLE', 'gateway down');
+            return connection();
+          },
+        },
+        { platform: 'slack', connect: async () => connection() },
+        {
+          platform: 'telegram',
+          connect: async () => {
+            throw new StartupError('TELEGRAM_BOT_TOKEN: rejected');
+          },
+        },
+      ],
+      { minDelayMs: 20, maxDelayMs: 100, attemptTimeoutMs: 1000, logger: silentLogger(), random: () => 0 },
+    );
+    supervisor.start();
+    await supervisor.firstAttempts(1000);
+    const first = Object.fromEntries(supervisor.statuses().map((s) => [s.platform, s]));
+    expect(first.slack?.state).toBe('connected');
+    expect(first.discord?.state).toBe('degraded');
+    expect(first.telegram).toMatchObject({ state: 'failed', error: 'TELEGRAM_BOT_TOKEN: rejected' });
+    await new Promise((r) => setTimeout(r, 200));
+    const later = Object.fromEntries(supervisor.statuses().map((s) => [s.platform, s]));
+    expect(later.discord?.state).toBe('connected');
+    expect(discordTries).toBe(3);
+    expect(later.telegram?.state).toBe('failed');
+    expect(supervisor.fatalErrors().map((f) => f.platform)).toEqual(['telegram']);
+    await supervisor.stop();
+  });
+
+  it('reconnects a connection that is lost later, and bounds an attempt that hangs', async () => {
+    let lose: (e: Error) => void = () => {};
+    let tries = 0;
+    const supervisor = new ConnectionSupervisor(
+      [
+        {
+          platform: 'slack',
+          connect: () => {
+            tries += 1;
+            if (tries === 2) return new Promise<Connection>(() => {}); // hangs
+            return Promise.resolve({
+              stop: async () => {},
+              lost: new Promise<Error>((resolve) => {
+                lose = resolve;
+              }),
+            });
+          },
+        },
+      ],
+      { minDelayMs: 10, maxDelayMs: 50, attemptTimeoutMs: 100, logger: silentLogger(), random: () => 0 },
+    );
+    supervisor.start();
+    await supervisor.firstAttempts(500);
+    expect(supervisor.statuses()[0]?.state).toBe('connected');
+    lose(new Error('socket closed'));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(supervisor.statuses()[0]).toMatchObject({ state: 'degraded' });
+    await new Promise((r) => setTimeout(r, 250));
+    expect(tries).toBe(3);
+    expect(supervisor.statuses()[0]?.state).toBe('connected');
+    await supervisor.stop();
+  });
+});
