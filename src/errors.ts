@@ -8,7 +8,7 @@ export type ErrorKind =
   | 'permission' // the credential may not do this: do not retry
   | 'not_found' // the thing is gone: do not retry
   | 'invalid' // the request or input is wrong: do not retry
-  | 'unavailable' // could not reach it, 5xx, timeout: retry with backoff
+  | 'unavailable' // could not reach it, 5xx, timeout: retry with backoff (`reached` says which)
   | 'budget'; // a plan or quota limit was reached: do not retry, tell the person
 
 interface ErrorSpec {
@@ -70,6 +70,11 @@ export const ERRORS = {
   ERR_BUILD_BUDGET: { kind: 'budget', status: 402, message: 'The build reached its budget.' },
   ERR_BUILD_INVALID: { kind: 'invalid', status: 422, message: 'The generated app did not pass validation.' },
   ERR_LLM_AUTH: { kind: 'auth', status: 502, message: 'The AI service rejected our credentials.' },
+  ERR_LLM_RATE_LIMITED: {
+    kind: 'rate_limited',
+    status: 429,
+    message: 'The AI service asked us to slow down.',
+  },
   ERR_LLM_UNAVAILABLE: {
     kind: 'unavailable',
     status: 503,
@@ -146,6 +151,12 @@ export interface SpawnErrorOptions {
   /** A more specific message that is still safe to show to a person. */
   userMessage?: string;
   /**
+   * For `unavailable`: whether the other side was reached and answered with an error (a 5xx,
+   * grammY's GrammyError) or could not be reached at all (network, DNS, timeout; grammY's
+   * HttpError). Both are retried alike; logs and `doctor` say which. Unset when not known.
+   */
+  reached?: boolean;
+  /**
    * For a deployed app that did not come up (ERR_DEPLOY_FAILED / ERR_DEPLOY_TIMEOUT): the last
    * lines of its own output and the check that failed, so a builder can be asked to repair it.
    * Written by generated code, so never shown in logs verbatim beyond the app's own card.
@@ -167,6 +178,8 @@ export class SpawnError extends Error {
   readonly kind: ErrorKind;
   readonly status: number;
   readonly retryAfterMs: number | undefined;
+  /** See {@link SpawnErrorOptions.reached}. */
+  readonly reached: boolean | undefined;
   /** Safe to show in the chat. */
   readonly userMessage: string;
   readonly startup: StartupFailure | undefined;
@@ -179,6 +192,7 @@ export class SpawnError extends Error {
     this.kind = spec.kind;
     this.status = spec.status;
     this.retryAfterMs = options.retryAfterMs;
+    this.reached = options.reached;
     this.userMessage = options.userMessage ?? message ?? spec.message;
     this.startup = options.startup;
   }
@@ -201,9 +215,15 @@ export function toSpawnError(e: unknown, fallback: ErrorCode = 'ERR_INTERNAL'): 
 
 /** A short, secret-free description of any thrown value, for logs and audit rows. */
 export function describeError(e: unknown): string {
-  if (e instanceof SpawnError) return `${e.code}: ${e.message}`;
+  if (e instanceof SpawnError) return `${e.code}${reachedNote(e)}: ${e.message}`;
   if (e instanceof Error) return `${e.name}: ${e.message}`;
   return String(e);
+}
+
+/** ` (answered)` / ` (not reached)` for an `unavailable` error whose side of the failure is known. */
+export function reachedNote(e: SpawnError): string {
+  if (e.kind !== 'unavailable' || e.reached === undefined) return '';
+  return e.reached ? ' (answered with an error)' : ' (not reached)';
 }
 
 /**

@@ -22,6 +22,8 @@ export class DiscordRequestError extends SpawnError {
     super(code, message, {
       userMessage: ERRORS[code].message,
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      // With an HTTP status Discord answered; without one it was not reached.
+      reached: httpStatus !== undefined,
     });
   }
 }

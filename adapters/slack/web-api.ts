@@ -146,11 +146,15 @@ export function mapSlackError(e: unknown, method: string): SpawnError {
           : status === 401
             ? 'ERR_PLATFORM_AUTH'
             : 'ERR_PLATFORM_INVALID';
-      return new SpawnError(code, `Slack answered ${method} with HTTP ${status}.`, { cause: e });
+      return new SpawnError(code, `Slack answered ${method} with HTTP ${status}.`, {
+        cause: e,
+        reached: true,
+      });
     }
     default:
       return new SpawnError('ERR_PLATFORM_UNAVAILABLE', `Slack could not be reached for ${method}.`, {
         cause: e,
+        reached: false,
       });
   }
 }

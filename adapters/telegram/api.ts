@@ -58,7 +58,7 @@ export function toTelegramError(method: string, e: unknown): SpawnError {
       return new SpawnError('ERR_PLATFORM_AUTH', `${message} (check TELEGRAM_BOT_TOKEN)`, { cause: e });
     }
     if (code === 403) return new SpawnError('ERR_PLATFORM_PERMISSION', message, { cause: e });
-    if (code >= 500) return new SpawnError('ERR_PLATFORM_UNAVAILABLE', message, { cause: e });
+    if (code >= 500) return new SpawnError('ERR_PLATFORM_UNAVAILABLE', message, { cause: e, reached: true });
     if (typeof e.parameters.migrate_to_chat_id === 'number') {
       return new SpawnError('ERR_PLATFORM_NOT_FOUND', `${message} (the group became a supergroup)`, {
         cause: e,
@@ -77,6 +77,7 @@ export function toTelegramError(method: string, e: unknown): SpawnError {
   if (e instanceof HttpError) {
     return new SpawnError('ERR_PLATFORM_UNAVAILABLE', `Telegram ${method}: could not reach the Bot API`, {
       cause: e,
+      reached: false,
     });
   }
   return new SpawnError('ERR_PLATFORM_UNAVAILABLE', `Telegram ${method} failed`, { cause: e });

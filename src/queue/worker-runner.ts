@@ -5,6 +5,7 @@ import { createRedis, type Redis } from '../redis/connection.js';
 import { inSpan } from '../tracing.js';
 import { withCorrelation } from '../util/correlation.js';
 import { sleep } from '../util/time.js';
+import { type BoundaryOptions, type JobHandler, withErrorBoundary } from './error-boundary.js';
 import type { JobDataByQueue, QueueName } from './jobs.js';
 
 /** Why a job's signal aborts when its lock was lost. */
@@ -13,7 +14,20 @@ export const LOCK_LOST = 'the job lost its lock';
 /** After cancelling running jobs at the deadline, how long they get to wind down. */
 const CANCEL_GRACE_MS = 500;
 
-export type Processors = { [Q in QueueName]?: Processor<JobDataByQueue[Q]> };
+/** The job handlers of each queue; every one runs inside the error boundary. */
+export type Processors = { [Q in QueueName]?: JobHandler<JobDataByQueue[Q]> };
+
+/**
+ * How each queue waits out rate limits. `maxDelays`: waits a job may take before a rate limit
+ * spends an attempt, so a limit that never lifts still ends a build. Status cards wait out the
+ * platform for as long as it asks (their final states must arrive), never less than 250 ms.
+ */
+const RATE_LIMIT_POLICY: Record<QueueName, Pick<BoundaryOptions, 'maxDelays' | 'minWaitMs'>> = {
+  inbound: { maxDelays: 20 },
+  spawn: { maxDelays: 20 },
+  notify: { minWaitMs: 250 },
+  reap: { maxDelays: 20 },
+};
 
 export interface WorkerSettings {
   redisUrl: string;
@@ -37,9 +51,10 @@ export interface WorkerRunner {
 export function startWorkers(processors: Processors, settings: WorkerSettings, logger: Logger): WorkerRunner {
   const connections: Redis[] = [];
   const workers: Worker[] = [];
-  for (const [name, processor] of Object.entries(processors) as [QueueName, Processor][]) {
+  for (const [name, handler] of Object.entries(processors) as [QueueName, JobHandler<unknown>][]) {
     const connection = createRedis(settings.redisUrl, 'worker', logger);
     connections.push(connection);
+    const processor = withErrorBoundary(handler, { queue: name, logger, ...RATE_LIMIT_POLICY[name] });
     // Each job runs under its request's correlation id (the platform event id).
     const correlated: Processor = (job, token, signal) =>
       withCorrelation(correlationOf(job), () =>

@@ -1,7 +1,7 @@
-import { type Job, type Processor, UnrecoverableError } from 'bullmq';
+import type { Job } from 'bullmq';
 import { type InboundContext, type InboundHandler, inInbound } from '../core/inbound-handler.js';
-import { describeError, isSpawnError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { JobHandler } from '../queue/error-boundary.js';
 import type { InboundJobData, InboundSource } from '../queue/jobs.js';
 import type { Redis } from '../redis/connection.js';
 
@@ -15,12 +15,12 @@ export interface InboundProcessorDeps {
 }
 
 /**
- * Runs each `inbound` job through its platform's handler. A handler throws to be retried
- * (with backoff); errors that cannot get better by retrying end the job at once.
+ * Runs each `inbound` job through its platform's handler. A handler throws; the worker's error
+ * boundary decides what that means (retry with backoff, wait out a rate limit, or end at once).
  */
-export function createInboundProcessor(deps: InboundProcessorDeps): Processor<InboundJobData> {
+export function createInboundProcessor(deps: InboundProcessorDeps): JobHandler<InboundJobData> {
   const { redis, prefix, keepS } = deps;
-  return async (job: Job<InboundJobData>) => {
+  return async (job: Job<InboundJobData>, scope) => {
     const handler = deps.handlers.get(job.data.source);
     const logger = deps.logger.child({ source: job.data.source, kind: job.name, jobId: job.id });
     if (!handler) {
@@ -28,12 +28,11 @@ export function createInboundProcessor(deps: InboundProcessorDeps): Processor<In
       throw new Error(`no handler for ${job.data.source} deliveries in this worker`);
     }
     const jobId = job.id ?? '';
-    const attempts = job.opts.attempts ?? 1;
     const ctx: InboundContext = {
       data: job.data,
       jobId,
-      attempt: job.attemptsMade + 1,
-      finalAttempt: job.attemptsMade + 1 >= attempts,
+      attempt: scope.attempt,
+      finalAttempt: scope.finalAttempt,
       logger,
       async once(key, send) {
         const mark = `${prefix}:told:${jobId}:${key}`;
@@ -46,11 +45,6 @@ export function createInboundProcessor(deps: InboundProcessorDeps): Processor<In
         }
       },
     };
-    try {
-      return await inInbound(ctx, () => handler(ctx));
-    } catch (e) {
-      if (isSpawnError(e) && !e.retryable) throw new UnrecoverableError(describeError(e));
-      throw e;
-    }
+    return inInbound(ctx, () => handler(ctx));
   };
 }

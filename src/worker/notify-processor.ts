@@ -1,12 +1,12 @@
-import { DelayedError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { Messenger, MessengerRegistry } from '../core/messenger.js';
 import { conversationKey, type MessageRef } from '../core/platform.js';
 import type { Button } from '../core/view.js';
 import type { Repos, SessionRow } from '../db/repos/index.js';
-import { isSpawnError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StatusStore } from '../notify/status-store.js';
 import type { StatusInput, StatusViews } from '../notify/views.js';
+import type { JobHandler } from '../queue/error-boundary.js';
 import type { NotifyJobData } from '../queue/jobs.js';
 import type { Queues } from '../queue/producer.js';
 import { sleep } from '../util/time.js';
@@ -30,29 +30,20 @@ const MAX_ROUNDS_PER_JOB = 20;
  * edits are paced by the platform's interval and only start after the previous one finished,
  * and the final state is always delivered, then posted as a new message.
  */
-export function createNotifyProcessor(deps: NotifyDeps) {
-  return async (job: Job<NotifyJobData>, token?: string): Promise<void> => {
-    try {
-      if (job.data.kind === 'post') await deliverPost(deps, job.data);
-      else await deliverStatus(deps, job.data.sessionId);
-    } catch (e) {
-      if (isSpawnError(e) && e.kind === 'rate_limited') {
-        // The platform said when; waiting it out is not a failed attempt.
-        const waitMs = Math.max(e.retryAfterMs ?? 1000, 250);
-        deps.logger.info({ jobId: job.id, waitMs, code: e.code }, 'rate limit; delivery delayed');
+export function createNotifyProcessor(deps: NotifyDeps): JobHandler<NotifyJobData> {
+  return async (job: Job<NotifyJobData>, scope): Promise<void> => {
+    // Rate limits are waited out by the error boundary (not an attempt). The platform's own
+    // Retry-After is kept on a status job, so a final state does not promote it early; our own
+    // pacing (the edit budget) may yield to a final state.
+    scope.onError({
+      delaying: async (e, waitMs) => {
         if (e.code !== 'ERR_EDIT_BUDGET_SPENT' && job.data.kind === 'status') {
           await job.updateData({ ...job.data, holdUntil: Date.now() + waitMs });
         }
-        await job.moveToDelayed(Date.now() + waitMs, token);
-        throw new DelayedError();
-      }
-      if (isSpawnError(e) && !e.retryable) {
-        // Auth, permission, gone: retrying changes nothing. Logged, then dropped.
-        deps.logger.warn({ jobId: job.id, code: e.code, err: e.message }, 'message could not be delivered');
-        return;
-      }
-      throw e;
-    }
+      },
+    });
+    if (job.data.kind === 'post') await deliverPost(deps, job.data);
+    else await deliverStatus(deps, job.data.sessionId);
   };
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Job, UnrecoverableError } from 'bullmq';
+import type { Job } from 'bullmq';
 import {
   type AppFile,
   type Builder,
@@ -10,19 +10,14 @@ import {
 import { canTransition, isTerminal, type SessionStatus } from '../core/status.js';
 import type { Stage } from '../core/view.js';
 import type { BuildRow, FileEntry, Repos, SessionRow } from '../db/repos/index.js';
-import { SpawnError, toSpawnError } from '../errors.js';
+import { ERRORS, SpawnError, type StartupFailure, toSpawnError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Notifier } from '../notify/notifier.js';
 import { STAGE_PERCENT } from '../notify/progress.js';
 import { chooseAvailableProvider } from '../provision/resilience/guarded.js';
-import {
-  type CodeOrigin,
-  type Deployment,
-  originOf,
-  type Provider,
-  type ProviderName,
-} from '../provision/types.js';
+import { type Deployment, originOf, type Provider, type ProviderName } from '../provision/types.js';
+import type { JobHandler } from '../queue/error-boundary.js';
 import type { SpawnJobData } from '../queue/jobs.js';
 import type { LimitsPolicy, PlanLimits } from '../spawn/limits.js';
 import { packBundle, unpackBundle } from '../storage/bundle.js';
@@ -57,11 +52,12 @@ class SessionEnded extends Error {}
 /**
  * One build of a session: build → store → deploy → wait for 200 → live. Safe to run again
  * from the start (a retried or stalled job): every step is idempotent by session and build.
- * Transient failures are retried by BullMQ with backoff; permanent ones end the build (and a
- * first build's session) `failed` with a reason the person sees.
+ * What an error means (retry, wait out a rate limit, fail at once) is the worker's error
+ * boundary's to decide; this tells the person and ends the build and a first build's session
+ * `failed` when it fails for good.
  */
-export function createSpawnProcessor(deps: SpawnProcessorDeps) {
-  return async (job: Job<SpawnJobData>, _token?: string, signal?: AbortSignal): Promise<string> => {
+export function createSpawnProcessor(deps: SpawnProcessorDeps): JobHandler<SpawnJobData, string> {
+  return async (job, scope): Promise<string> => {
     const { buildId, sessionId } = job.data;
     // The correlation id is on every line already (the logger's mixin reads it from the job's context).
     const log = deps.logger.child({ jobId: job.id, sessionId, buildId });
@@ -79,8 +75,21 @@ export function createSpawnProcessor(deps: SpawnProcessorDeps) {
     const run = new BuildRun(deps, job, build, session, log);
     const outcome = (o: 'succeeded' | 'failed' | 'cancelled') =>
       deps.metrics?.builds.inc({ builder: deps.builder.name, outcome: o });
+    scope.onError({
+      delaying: (err, waitMs) =>
+        run.emit(
+          run.stage,
+          run.percent,
+          `${ERRORS[err.code].message.replace(/\.$/, '')}; trying again in ${Math.ceil(waitMs / 1000)} s`,
+        ),
+      retrying: () => run.emit(run.stage, run.percent, 'a temporary problem; trying again shortly'),
+      failed: async (err) => {
+        await run.fail(err.userMessage, err.code);
+        outcome('failed');
+      },
+    });
     try {
-      await run.execute(signal);
+      await run.execute(scope.signal);
       outcome('succeeded');
       return 'succeeded';
     } catch (e) {
@@ -90,28 +99,14 @@ export function createSpawnProcessor(deps: SpawnProcessorDeps) {
         outcome('cancelled');
         return 'cancelled';
       }
-      if (signal?.aborted) {
+      if (scope.signal?.aborted) {
         // Cancelled (shutdown, or the job lost its lock): the build stays unfinished, so the
         // job's next run, or the reaper, takes it up; telling the person it failed would be wrong.
-        log.warn({ why: String(signal.reason) }, 'build stopped before it finished; left to run again');
-        throw e;
+        log.warn({ why: String(scope.signal.reason) }, 'build stopped before it finished; left to run again');
+      } else {
+        run.countDeployFailure(toSpawnError(e).code);
       }
-      const err = toSpawnError(e);
-      run.countDeployFailure(err.code);
-      const attempts = job.opts.attempts ?? 1;
-      const lastAttempt = job.attemptsMade + 1 >= attempts;
-      if (err.retryable && !lastAttempt) {
-        log.warn(
-          { err: err.message, code: err.code, attempt: job.attemptsMade + 1 },
-          'build attempt failed; will retry',
-        );
-        await run.emit(run.stage, run.percent, 'a temporary problem; trying again shortly');
-        throw err;
-      }
-      log.error({ err: err.message, code: err.code, cause: describeCause(err) }, 'build failed');
-      await run.fail(err.userMessage, err.code);
-      outcome('failed');
-      throw new UnrecoverableError(`${err.code}: ${err.message}`);
+      throw e;
     }
   };
 }
@@ -126,11 +121,6 @@ function addUsage(a: BuildUsage, b: BuildUsage): BuildUsage {
   };
 }
 
-function describeCause(e: Error): string | undefined {
-  const cause = (e as { cause?: unknown }).cause;
-  return cause instanceof Error ? cause.message : cause === undefined ? undefined : String(cause);
-}
-
 class BuildRun {
   stage: Stage = 'queued';
   percent: number = STAGE_PERCENT.queued;
@@ -141,6 +131,10 @@ class BuildRun {
   private switchNotice: string | undefined;
   /** The provider asked to deploy, until the preview answered: a failure then is a deploy failure. */
   private deployingOn: string | undefined;
+  /** The provider of the deploy stage (the fallback's, if the session moved). */
+  private deployProvider: Provider | undefined;
+  /** The owner's plan as the generate stage read it: its model, budget and repairs. */
+  private plan: PlanLimits | undefined;
 
   constructor(
     private readonly deps: SpawnProcessorDeps,
@@ -226,14 +220,26 @@ class BuildRun {
     this.session = current;
   }
 
+  /** One build, as the list of its stages; each is safe to run again after a retry. */
   async execute(signal: AbortSignal | undefined): Promise<void> {
-    const { repos, builder, timeouts } = this.deps;
-    let provider = await this.availableProvider();
-    // Refused before anything is built (and paid for): a local server without a sandbox.
-    const origin: CodeOrigin = originOf(builder.name);
-    await provider.assertCanRun?.(origin);
-    const buildId = this.build.id;
-    await repos.builds.update(buildId, {
+    await this.prepare();
+    const built = await this.generate(signal);
+    const stored = await this.store(built, signal);
+    const { deployment, result, repairs } = await this.deploy(built, stored, signal);
+    await this.verify();
+    await this.record(deployment);
+    await this.announce(result, repairs, deployment);
+  }
+
+  /**
+   * The provider is chosen (refused before anything is built and paid for: a local server
+   * without a sandbox), the build row and a first build's session move to `building`.
+   */
+  private async prepare(): Promise<void> {
+    const { repos, builder } = this.deps;
+    const provider = await this.availableProvider();
+    await provider.assertCanRun?.(originOf(builder.name));
+    await repos.builds.update(this.build.id, {
       status: 'building',
       attempts: this.job.attemptsMade + 1,
       startedAt: this.build.startedAt ?? new Date(),
@@ -241,17 +247,21 @@ class BuildRun {
     });
     await this.advance('building');
     await this.emit('building', STAGE_PERCENT.buildingStart, `starting ${builder.label}`);
+  }
 
+  /** The builder writes the app (from the previous version's files on an iteration). */
+  private async generate(signal: AbortSignal | undefined): Promise<BuildResult> {
+    const { builder, timeouts } = this.deps;
     const previousFiles = this.first ? undefined : await this.previousFiles();
-    const user = await repos.users.get(this.session.userId);
-    const limits = user ? this.deps.limits.limitsFor(user) : undefined;
+    const limits = await this.limits();
+    this.plan = limits;
     const span = STAGE_PERCENT.buildingEnd - STAGE_PERCENT.buildingStart;
     let lastEmit = Promise.resolve();
-    let stageStarted = performance.now();
-    let result = await runStage(timeouts.buildMs, 'ERR_BUILD_TIMEOUT', signal, (stageSignal) =>
+    const stageStarted = performance.now();
+    const result = await runStage(timeouts.buildMs, 'ERR_BUILD_TIMEOUT', signal, (stageSignal) =>
       builder.build({
         sessionId: this.session.id,
-        buildId,
+        buildId: this.build.id,
         prompt: this.build.prompt,
         originalPrompt: this.session.prompt,
         ...(previousFiles ? { previousFiles } : {}),
@@ -275,64 +285,95 @@ class BuildRun {
     this.observeStage('build', stageStarted);
     this.countUsage(result.usage, result.model ?? builder.name);
     await this.ensureActive();
+    return result;
+  }
 
-    let stored = await this.storeVersion(result, signal);
+  /** The built version is stored; the session takes the app's title. */
+  private async store(result: BuildResult, signal: AbortSignal | undefined): Promise<StoredBundle> {
+    const stored = await this.storeVersion(result, signal);
     if (this.first || result.title) {
       this.session =
-        (await repos.sessions.update(this.session.id, { title: result.title.slice(0, 120) })) ?? this.session;
+        (await this.deps.repos.sessions.update(this.session.id, { title: result.title.slice(0, 120) })) ??
+        this.session;
     }
+    return stored;
+  }
 
+  /**
+   * Deploys the stored version and waits for its preview. An app that does not start goes
+   * back to the builder with its log, up to the plan's repairs, each repaired version stored
+   * and deployed in turn.
+   */
+  private async deploy(
+    built: BuildResult,
+    stored: StoredBundle,
+    signal: AbortSignal | undefined,
+  ): Promise<{ deployment: Deployment; result: BuildResult; repairs: number }> {
     await this.advance('deploying');
-    provider = await this.availableProvider();
-    const maxRepairs = limits?.maxRepairs ?? 0;
-    let deployment: Deployment;
-    let repaired = 0;
+    this.deployProvider = await this.availableProvider();
+    const maxRepairs = this.plan?.maxRepairs ?? 0;
+    let result = built;
+    let version = stored;
     for (let repairs = 0; ; repairs++) {
       try {
-        deployment = await this.deployVersion(provider, stored, signal);
-        repaired = repairs;
-        break;
+        const deployment = await this.deployVersion(this.deployProvider, version, signal);
+        return { deployment, result, repairs };
       } catch (e) {
         const err = toSpawnError(e);
         const startup = err.startup;
         if (!startup || !result.repair) throw err;
         if (repairs >= maxRepairs) throw stillBroken(startup, repairs);
-        // The app was built and deployed but does not start: its log goes back to the model.
-        const label = repairLabel(repairs + 1, maxRepairs);
-        this.log.info(
-          { check: startup.check, repair: repairs + 1 },
-          'app did not start; asking for a repair',
-        );
-        await this.emit('deploying', this.percent, label);
-        let lastRepairEmit = Promise.resolve();
-        const repair = result.repair;
-        stageStarted = performance.now();
-        result = await runStage(timeouts.buildMs, 'ERR_BUILD_TIMEOUT', signal, (stageSignal) =>
-          repair({
-            failure: startup,
-            attempt: repairs + 1,
-            onProgress: (p) => {
-              lastRepairEmit = lastRepairEmit
-                .then(() => this.emit('deploying', this.percent, `${label}: ${p.detail}`))
-                .catch(() => {});
-            },
-            signal: stageSignal,
-          }),
-        );
-        await lastRepairEmit;
-        this.observeStage('build', stageStarted);
-        this.countUsage(result.usage, result.model ?? builder.name);
-        await this.ensureActive();
-        stored = await this.storeVersion(result, signal);
+        result = await this.repair(result.repair, startup, repairs + 1, maxRepairs, signal);
+        version = await this.storeVersion(result, signal);
       }
     }
+  }
+
+  /** The app was built and deployed but does not start: its log goes back to the model. */
+  private async repair(
+    repair: NonNullable<BuildResult['repair']>,
+    failure: StartupFailure,
+    attempt: number,
+    maxRepairs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<BuildResult> {
+    const label = repairLabel(attempt, maxRepairs);
+    this.log.info({ check: failure.check, repair: attempt }, 'app did not start; asking for a repair');
+    await this.emit('deploying', this.percent, label);
+    let lastRepairEmit = Promise.resolve();
+    const stageStarted = performance.now();
+    const result = await runStage(this.deps.timeouts.buildMs, 'ERR_BUILD_TIMEOUT', signal, (stageSignal) =>
+      repair({
+        failure,
+        attempt,
+        onProgress: (p) => {
+          lastRepairEmit = lastRepairEmit
+            .then(() => this.emit('deploying', this.percent, `${label}: ${p.detail}`))
+            .catch(() => {});
+        },
+        signal: stageSignal,
+      }),
+    );
+    await lastRepairEmit;
+    this.observeStage('build', stageStarted);
+    this.countUsage(result.usage, result.model ?? this.deps.builder.name);
+    await this.ensureActive();
+    return result;
+  }
+
+  /** The session still wants its app: one stopped while deploying must not outlive it. */
+  private async verify(): Promise<void> {
     try {
       await this.ensureActive();
     } catch (e) {
-      // Stopped while deploying: the app must not outlive its session.
-      await provider.destroy(this.session.id).catch(() => {});
+      await this.deployProvider?.destroy(this.session.id).catch(() => {});
       throw e;
     }
+  }
+
+  /** The deployment goes on the session (a first build's goes live) and the build succeeds. */
+  private async record(deployment: Deployment): Promise<void> {
+    const { repos } = this.deps;
     const now = new Date();
     if (this.first) {
       const expiresAt = new Date(now.getTime() + this.session.ttlMinutes * MINUTE_MS);
@@ -349,10 +390,14 @@ class BuildRun {
         })) ?? this.session;
     }
     this.deployingOn = undefined;
-    await repos.builds.update(buildId, { status: 'succeeded', deployedAt: now, finishedAt: now });
+    await repos.builds.update(this.build.id, { status: 'succeeded', deployedAt: now, finishedAt: now });
+  }
+
+  /** The person is told the app is live, with what changed on the way (repairs, another provider). */
+  private async announce(result: BuildResult, repairs: number, deployment: Deployment): Promise<void> {
     const notes = [
       result.summary || 'your app is live',
-      ...(repaired > 0 ? [repairedNote(repaired)] : []),
+      ...(repairs > 0 ? [repairedNote(repairs)] : []),
       ...(this.switchNotice ? [`${this.switchNotice}.`] : []),
     ];
     await this.emit('live', 100, notes.join('\n'), true);

@@ -87,8 +87,10 @@ export function mapApiError(e: unknown, model: string): SpawnError {
           'The AI service account of this server reached its spending limit, so nothing was built.',
       });
     }
+    // The SDK already waited and retried; the job now waits out what the API asked for without
+    // spending one of its attempts (the worker's error boundary delays it).
     const after = retryAfterMs(e.headers);
-    return new SpawnError('ERR_LLM_UNAVAILABLE', undefined, {
+    return new SpawnError('ERR_LLM_RATE_LIMITED', undefined, {
       cause: e,
       ...(after ? { retryAfterMs: after } : {}),
       userMessage: 'The AI service is busy (rate limited); please try again in a few minutes.',
@@ -106,6 +108,8 @@ export function mapApiError(e: unknown, model: string): SpawnError {
   if (e instanceof APIConnectionError || (e instanceof APIError && !(e instanceof APIUserAbortError))) {
     return new SpawnError('ERR_LLM_UNAVAILABLE', undefined, {
       cause: e,
+      // A connection error (or timeout) never reached the API; any other APIError is its answer (5xx, 529).
+      reached: !(e instanceof APIConnectionError) && e.status !== undefined,
       ...(e instanceof APIError && retryAfterMs(e.headers) ? { retryAfterMs: retryAfterMs(e.headers) } : {}),
       userMessage: UNAVAILABLE_MESSAGE,
     });
