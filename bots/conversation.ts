@@ -6,6 +6,7 @@ import type { ConversationRef } from '../src/core/platform.js';
 import { hasUnstorableText, storableText } from '../src/core/text.js';
 import { isSpawnError, SpawnError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
+import type { SessionLifecycle } from '../src/spawn/lifecycle.js';
 import type { Requester, SpawnService } from '../src/spawn/service.js';
 import {
   type BillingConversation,
@@ -18,6 +19,8 @@ import type { Views } from './views.js';
 
 export interface ConversationDeps {
   spawn: SpawnService;
+  /** Stop and Extend, by command or button. */
+  lifecycle: SessionLifecycle;
   views: Views;
   logger: Logger;
   /** Plans and purchases; absent or disabled with billing off. */
@@ -27,7 +30,7 @@ export interface ConversationDeps {
 
 /** The platform-neutral conversation: commands and intents in, reply views out. */
 export function createConversation(deps: ConversationDeps): ConversationHandler {
-  const { spawn, views } = deps;
+  const { spawn, lifecycle, views } = deps;
   const now = deps.now ?? (() => new Date());
   const billing = deps.billing?.enabled ? deps.billing : undefined;
   const shop: BillingConversation | undefined = billing ? createBillingConversation(billing) : undefined;
@@ -92,7 +95,7 @@ export function createConversation(deps: ConversationDeps): ConversationHandler 
         if (offer) return { replies: [offer] };
       }
       try {
-        return { replies: [views.extended(await spawn.extend(sessionId, requester), now())] };
+        return { replies: [views.extended(await lifecycle.extend(sessionId, requester), now())] };
       } catch (e) {
         if (isSpawnError(e) && e.code === 'ERR_EXTEND_LIMIT' && session) {
           const offer = await shop.paidExtension({ ...ctx, session });
@@ -101,7 +104,7 @@ export function createConversation(deps: ConversationDeps): ConversationHandler 
         throw e;
       }
     }
-    return { replies: [views.extended(await spawn.extend(sessionId, requester), now())] };
+    return { replies: [views.extended(await lifecycle.extend(sessionId, requester), now())] };
   }
 
   async function purchase(
@@ -136,7 +139,7 @@ export function createConversation(deps: ConversationDeps): ConversationHandler 
       case 'stop': {
         const session = await target(requester, message.conversation, command.sessionId);
         if (!session) return { replies: [views.noSession()] };
-        return { replies: [views.stopping(await spawn.stop(session.id, requester))] };
+        return { replies: [views.stopping(await lifecycle.stop(session.id, requester))] };
       }
       case 'extend': {
         const session = await target(requester, message.conversation, command.sessionId);
@@ -172,7 +175,7 @@ export function createConversation(deps: ConversationDeps): ConversationHandler 
     const requester: Requester = { platform: action.platform, teamId: action.teamId, user: action.user };
     switch (action.action) {
       case 'stop':
-        return { replies: [views.stopping(await spawn.stop(action.sessionId, requester))] };
+        return { replies: [views.stopping(await lifecycle.stop(action.sessionId, requester))] };
       case 'extend':
       case 'pay-extend':
         return extend(requester, action.conversation, action.sessionId);

@@ -45,6 +45,7 @@ import { PubSub } from './redis/pubsub.js';
 import { exposureNotice } from './server/exposure.js';
 import { registerIpRateLimit } from './server/rate-limit.js';
 import { createServer } from './server/server.js';
+import { SessionLifecycle } from './spawn/lifecycle.js';
 import { fixedLimits, type LimitsPolicy, type PlanLimits } from './spawn/limits.js';
 import { SpawnService } from './spawn/service.js';
 import { createBundleStore } from './storage/index.js';
@@ -75,7 +76,10 @@ export interface App {
   /** Where every platform's deliveries are queued for the inbound worker. */
   readonly inbound: InboundQueue;
   readonly server: FastifyInstance;
+  /** Intake: requests into sessions and queued builds. */
   readonly spawn: SpawnService;
+  /** After intake: stop, extend, expire, end. */
+  readonly lifecycle: SessionLifecycle;
   readonly providers: ReadonlyMap<ProviderName, Provider>;
   readonly store: BundleStore;
   readonly notifier: Notifier;
@@ -281,6 +285,7 @@ export async function createApp(
     logger: logger.child({ module: 'spawn' }),
     ...(billing.guard ? { guard: billing.guard } : {}),
   });
+  const lifecycle = new SessionLifecycle({ repos, queues, notifier, limits });
   const views = createViews({
     builderLabel: builder.label,
     offline: builder.name === 'offline',
@@ -293,6 +298,7 @@ export async function createApp(
     instrumentConversation(
       createConversation({
         spawn,
+        lifecycle,
         views,
         billing: billing.service,
         logger: logger.child({ module: 'conversation' }),
@@ -365,7 +371,7 @@ export async function createApp(
         repos,
         queues,
         inbound: inbound.queue,
-        spawn,
+        lifecycle,
       });
     }
     if (billing.service.stripe) {
@@ -403,6 +409,7 @@ export async function createApp(
     inbound,
     server,
     spawn,
+    lifecycle,
     providers,
     store,
     notifier,
@@ -454,7 +461,7 @@ export async function createApp(
             repos,
             providers,
             store,
-            spawn,
+            lifecycle,
             notifier,
             queues,
             deployTimeoutMs: config.DEPLOY_TIMEOUT_MS,

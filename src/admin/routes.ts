@@ -9,7 +9,7 @@ import { isSessionStatus, isTerminal } from '../core/status.js';
 import type { Repos } from '../db/repos/index.js';
 import { SpawnError } from '../errors.js';
 import type { Queues } from '../queue/producer.js';
-import type { SpawnService } from '../spawn/service.js';
+import type { SessionLifecycle } from '../spawn/lifecycle.js';
 import { packageRoot } from '../util/package-root.js';
 import { AdminAuth } from './auth.js';
 
@@ -22,7 +22,7 @@ export interface AdminDeps {
   queues: Queues;
   /** The incoming messages, shown first: a backlog here is what people wait on before anything. */
   inbound: Queue;
-  spawn: SpawnService;
+  lifecycle: SessionLifecycle;
 }
 
 const HTML = 'text/html; charset=utf-8';
@@ -90,7 +90,7 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps)
       const session = await deps.repos.sessions.get(id);
       if (!session) throw new SpawnError('ERR_SESSION_NOT_FOUND');
       if (isTerminal(session.status)) return { session: { id, status: session.status } };
-      const ended = await deps.spawn.end(session, 'stopped', 'admin', 'stopped by an operator');
+      const ended = await deps.lifecycle.end(session, 'stopped', 'admin', 'stopped by an operator');
       return { session: { id, status: ended.status } };
     });
 

@@ -1,6 +1,5 @@
-import type { ConversationRef, Platform, PlatformUser } from '../core/platform.js';
+import type { ConversationRef } from '../core/platform.js';
 import { conversationKey } from '../core/platform.js';
-import { isTerminal } from '../core/status.js';
 import type { BuildRow, Repos, SessionRow, UserRow } from '../db/repos/index.js';
 import { SpawnError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -10,17 +9,13 @@ import type { ProviderName } from '../provision/types.js';
 import { jobIdFor } from '../queue/jobs.js';
 import type { Queues } from '../queue/producer.js';
 import { injectTrace } from '../tracing.js';
-import { HOUR_MS, MINUTE_MS } from '../util/time.js';
+import { HOUR_MS } from '../util/time.js';
 import type { SpawnGuard } from './guard.js';
 import { newSessionId } from './ids.js';
 import type { LimitsPolicy, PlanLimits } from './limits.js';
+import { type Requester, resolveUser } from './requester.js';
 
-/** Who is asking, as their platform knows them. */
-export interface Requester {
-  readonly platform: Platform;
-  readonly teamId: string;
-  readonly user: PlatformUser;
-}
+export type { Requester } from './requester.js';
 
 export interface SpawnRequest extends Requester {
   readonly conversation: ConversationRef;
@@ -62,8 +57,9 @@ export interface SpawnServiceDeps {
 class DuplicateRequest extends Error {}
 
 /**
- * Turns a request into a session and a queued job: user and identity upsert, quota check,
- * session and build rows, enqueue with a job id derived from the message's idempotency key.
+ * Intake: turns a request into a session and a queued job: user and identity upsert, quota
+ * check, session and build rows, enqueue with a job id derived from the message's idempotency
+ * key. What happens to a session afterwards (stop, extend, expiry) is SessionLifecycle's.
  */
 export class SpawnService {
   private readonly now: () => Date;
@@ -284,14 +280,8 @@ export class SpawnService {
   }
 
   /** The user behind a platform identity (created on first sight). */
-  async resolveUser(requester: Requester): Promise<UserRow> {
-    const { user } = await this.deps.repos.users.upsertByIdentity({
-      platform: requester.platform,
-      teamId: requester.teamId,
-      platformUserId: requester.user.id,
-      displayName: requester.user.name,
-    });
-    return user;
+  resolveUser(requester: Requester): Promise<UserRow> {
+    return resolveUser(this.deps.repos, requester);
   }
 
   /** A session by id, or else the conversation's active one, or else the person's newest active one. */
@@ -315,119 +305,5 @@ export class SpawnService {
   async list(requester: Requester, limit = 10): Promise<SessionRow[]> {
     const user = await this.resolveUser(requester);
     return this.deps.repos.sessions.listByUser(user.id, { limit });
-  }
-
-  private async requireOwner(
-    sessionId: string,
-    requester: Requester,
-  ): Promise<{ session: SessionRow; user: UserRow }> {
-    const session = await this.deps.repos.sessions.get(sessionId);
-    if (!session) throw new SpawnError('ERR_SESSION_NOT_FOUND', `I cannot find an app with id ${sessionId}.`);
-    const user = await this.resolveUser(requester);
-    if (session.userId !== user.id) throw new SpawnError('ERR_NOT_OWNER');
-    return { session, user };
-  }
-
-  /** Stops a session (owner only): the app is destroyed by the worker, the card says so. */
-  async stop(sessionId: string, requester: Requester, reason = 'stopped by its owner'): Promise<SessionRow> {
-    const { session, user } = await this.requireOwner(sessionId, requester);
-    if (isTerminal(session.status)) {
-      throw new SpawnError('ERR_SESSION_ENDED', undefined, {
-        userMessage: `That app has already ${session.status}.`,
-      });
-    }
-    return this.end(session, 'stopped', `user:${user.id}`, reason);
-  }
-
-  /**
-   * Ends a session: status change with its audit row, the app and bundles removed by a
-   * reap job, the status card and the conversation told.
-   */
-  async end(
-    session: SessionRow,
-    status: 'stopped' | 'expired' | 'failed',
-    actor: string,
-    reason: string,
-  ): Promise<SessionRow> {
-    const { session: ended, changed } = await this.deps.repos.sessions.transition(session.id, status, {
-      actor,
-      reason,
-    });
-    if (!changed) return ended;
-    const latest = await this.deps.repos.builds.latestForSession(session.id);
-    if (latest && ['queued', 'building', 'deploying'].includes(latest.status)) {
-      await this.deps.repos.builds.update(latest.id, {
-        status: 'cancelled',
-        finishedAt: this.now(),
-        error: reason,
-      });
-    }
-    await this.deps.queues.enqueueReap(
-      { kind: 'destroy', sessionId: session.id, reason },
-      `destroy-${session.id}`,
-    );
-    if (latest) {
-      await this.deps.notifier.publish({
-        sessionId: session.id,
-        buildId: latest.id,
-        iteration: latest.iteration,
-        stage: status,
-        percent: 100,
-        detail: reason,
-        final: true,
-        reason,
-        at: Date.now(),
-      });
-    }
-    return ended;
-  }
-
-  /** Adds the plan's extension time, up to the plan's longest lifetime. Owner only. */
-  async extend(sessionId: string, requester: Requester): Promise<SessionRow> {
-    const { session, user } = await this.requireOwner(sessionId, requester);
-    if (isTerminal(session.status)) {
-      throw new SpawnError('ERR_SESSION_ENDED', undefined, {
-        userMessage: `That app has already ${session.status}.`,
-      });
-    }
-    const limits = this.deps.limits.limitsFor(user);
-    const cap = session.createdAt.getTime() + limits.maxSessionMinutes * MINUTE_MS;
-    const base = session.expiresAt?.getTime() ?? this.now().getTime() + session.ttlMinutes * MINUTE_MS;
-    if (base >= cap) {
-      throw new SpawnError('ERR_EXTEND_LIMIT', undefined, {
-        userMessage: `This app already runs as long as the ${limits.plan} plan allows (${Math.round(limits.maxSessionMinutes / 60)} h in all).`,
-      });
-    }
-    const until = new Date(Math.min(base + limits.extendMinutes * MINUTE_MS, cap));
-    const patch = session.expiresAt
-      ? { expiresAt: until }
-      : { ttlMinutes: session.ttlMinutes + Math.round((until.getTime() - base) / MINUTE_MS) };
-    const updated = (await this.deps.repos.sessions.update(session.id, patch)) ?? session;
-    await this.deps.repos.audit.write({
-      actor: `user:${user.id}`,
-      action: 'session.extended',
-      subjectType: 'session',
-      subjectId: session.id,
-      data: { until: until.toISOString() },
-    });
-    await this.refreshCard(updated);
-    return updated;
-  }
-
-  /** Re-publishes the latest state so the card shows changed facts (e.g. time left). */
-  private async refreshCard(session: SessionRow): Promise<void> {
-    if (session.status !== 'live') return; // a building card shows no time left yet
-    const latest = await this.deps.repos.builds.latestForSession(session.id);
-    if (latest?.status !== 'succeeded') return; // an iteration is under way; its card moves anyway
-    await this.deps.notifier.publish({
-      sessionId: session.id,
-      buildId: latest.id,
-      iteration: latest.iteration,
-      stage: 'live',
-      percent: 100,
-      detail: 'time extended',
-      final: true,
-      at: Date.now(),
-    });
   }
 }

@@ -6,10 +6,11 @@ import type { Logger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
 import { isGuarded } from '../provision/resilience/guarded.js';
 import { originOf, type Provider, type ProviderName } from '../provision/types.js';
+import type { JobHandler } from '../queue/error-boundary.js';
 import type { ReapJobData } from '../queue/jobs.js';
 import type { Queues } from '../queue/producer.js';
+import type { SessionLifecycle } from '../spawn/lifecycle.js';
 import type { LimitsPolicy } from '../spawn/limits.js';
-import type { SpawnService } from '../spawn/service.js';
 import type { BundleStore } from '../storage/types.js';
 import { MINUTE_MS } from '../util/time.js';
 import { deployStoredBuild, recordDeployment } from './deploy-build.js';
@@ -19,7 +20,8 @@ export interface ReapDeps {
   repos: Repos;
   providers: ReadonlyMap<ProviderName, Provider>;
   store: BundleStore;
-  spawn: SpawnService;
+  /** Ends sessions (expiry, an app that cannot run); the reaper needs nothing of intake. */
+  lifecycle: SessionLifecycle;
   notifier: Notifier;
   queues: Queues;
   logger: Logger;
@@ -67,7 +69,7 @@ const INBOUND_EVENT_RETENTION_MS = 7 * 24 * 60 * MINUTE_MS;
  * live apps that stopped running (e.g. after the service restarted), and recovers builds whose
  * job was lost, so no app keeps running unpaid and no session stays stuck.
  */
-export function createReapProcessor(deps: ReapDeps) {
+export function createReapProcessor(deps: ReapDeps): JobHandler<ReapJobData, SweepReport | 'destroyed'> {
   return async (job: Job<ReapJobData>): Promise<SweepReport | 'destroyed'> => {
     if (job.data.kind === 'destroy') {
       await destroySession(deps, job.data.sessionId, job.data.reason);
@@ -117,7 +119,7 @@ export async function sweep(deps: ReapDeps, reason: SweepReason = 'manual'): Pro
 async function expire(deps: ReapDeps, report: SweepReport): Promise<void> {
   for (const session of await deps.repos.sessions.listExpired(new Date())) {
     try {
-      await deps.spawn.end(session, 'expired', 'reaper', 'its time ran out');
+      await deps.lifecycle.expire(session);
       report.expired.push(session.id);
     } catch (e) {
       deps.logger.error({ sessionId: session.id, err: describeError(e) }, 'could not expire a session');
@@ -215,7 +217,7 @@ async function restartStopped(
     const limit = await provider.stopReason?.(session.id).catch(() => undefined);
     if (limit) {
       report.failed.push(session.id);
-      await deps.spawn.end(session, 'failed', 'reaper', `The app was stopped: ${limit}.`);
+      await deps.lifecycle.end(session, 'failed', 'reaper', `The app was stopped: ${limit}.`);
       continue;
     }
     try {
@@ -224,7 +226,12 @@ async function restartStopped(
     } catch (e) {
       report.failed.push(session.id);
       deps.logger.error({ sessionId: session.id, err: describeError(e) }, 'could not restart a live app');
-      await deps.spawn.end(session, 'failed', 'reaper', 'the app stopped running and could not be restarted');
+      await deps.lifecycle.end(
+        session,
+        'failed',
+        'reaper',
+        'the app stopped running and could not be restarted',
+      );
     }
   }
 }
@@ -303,7 +310,7 @@ async function recoverLostBuilds(deps: ReapDeps, report: SweepReport, redisReset
     });
     const session = await deps.repos.sessions.get(build.sessionId);
     if (session && build.iteration === 1 && !isTerminal(session.status)) {
-      await deps.spawn.end(session, 'failed', 'reaper', reason);
+      await deps.lifecycle.end(session, 'failed', 'reaper', reason);
     } else if (session) {
       await deps.notifier.publish({
         sessionId: session.id,

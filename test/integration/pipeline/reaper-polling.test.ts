@@ -68,7 +68,7 @@ describe('reaper polling of a cloud provider', () => {
       repos: t.app.repos,
       providers: new Map<ProviderName, Provider>([['railway', provider]]),
       store: t.app.store,
-      spawn: t.app.spawn,
+      lifecycle: t.app.lifecycle,
       notifier: t.app.notifier,
       queues: t.app.queues,
       logger: silentLogger(),

@@ -140,7 +140,7 @@ function reapDeps() {
     repos: t.app.repos,
     providers: t.app.providers,
     store: t.app.store,
-    spawn: t.app.spawn,
+    lifecycle: t.app.lifecycle,
     notifier: t.app.notifier,
     queues: t.app.queues,
     logger: t.logger,

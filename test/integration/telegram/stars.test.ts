@@ -166,7 +166,7 @@ describe('Telegram Stars through the webhook', () => {
       'a second invoice',
       async () => fake.botMessages(chat).filter((m) => m.invoice?.total_amount === 50)[1],
     );
-    await t.app.spawn.end((await t.app.repos.sessions.get(id))!, 'stopped', 'test', 'stopped by test');
+    await t.app.lifecycle.end((await t.app.repos.sessions.get(id))!, 'stopped', 'test', 'stopped by test');
     const refused = await fake.pay(chat, stale.messageId, carol);
     expect(refused.answer).toMatchObject({
       ok: false,

@@ -193,6 +193,6 @@ describe('Telegram through the webhook: a group', () => {
     expect(await t.app.repos.builds.listForSession(bobId)).toHaveLength(1);
     expect(await sessionsOf(h, bob)).toHaveLength(1);
     for (const id of [aliceId, bobId])
-      await t.app.spawn.end((await t.app.repos.sessions.get(id))!, 'stopped', 'test', 'done');
+      await t.app.lifecycle.end((await t.app.repos.sessions.get(id))!, 'stopped', 'test', 'done');
   });
 });
