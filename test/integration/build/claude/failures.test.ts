@@ -60,13 +60,25 @@ describe('Claude builder: HTTP errors before the stream', () => {
     expect(fake.messageRequests().map((r) => r.retryCount)).toEqual([0, 1, 2]);
   });
 
-  it('gives up after its retries with a retryable error that carries retry-after', async () => {
+  it('gives up after its retries with a rate limit that carries retry-after, for the job to wait out', async () => {
     for (let i = 0; i < 3; i++) fake.script(httpError(429, 'rate_limit_error', { retryAfter: '0.01' }));
     const err = await failure(builderFor(fake).build(buildRequest()));
-    expect(err).toMatchObject({ code: 'ERR_LLM_UNAVAILABLE', kind: 'unavailable', retryable: true });
+    expect(err).toMatchObject({ code: 'ERR_LLM_RATE_LIMITED', kind: 'rate_limited', retryable: true });
     expect(err.retryAfterMs).toBe(10);
     expect(err.userMessage).toContain('rate limited');
     expect(fake.messageRequests()).toHaveLength(3);
+  });
+
+  it('tells an answered outage (529) from one where the API was not reached', async () => {
+    for (let i = 0; i < 3; i++) fake.script(httpError(529, 'overloaded_error', { retryAfter: '0.01' }));
+    const answered = await failure(builderFor(fake).build(buildRequest()));
+    expect(answered).toMatchObject({ code: 'ERR_LLM_UNAVAILABLE', kind: 'unavailable', reached: true });
+    // A port nothing listens on: the request never reaches an API.
+    const closed = await new FakeAnthropic().start();
+    const url = closed.url;
+    await closed.stop();
+    const unreached = await failure(builderFor(fake, { baseURL: url, maxRetries: 0 }).build(buildRequest()));
+    expect(unreached).toMatchObject({ code: 'ERR_LLM_UNAVAILABLE', kind: 'unavailable', reached: false });
   });
 
   it('does not retry a spend limit (the SDK retries the 429 itself, the job must not)', async () => {
