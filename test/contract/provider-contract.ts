@@ -3,15 +3,40 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppFile } from '../../src/build/types.js';
-import type { DeployRequest, Provider } from '../../src/provision/types.js';
+import { isSpawnError } from '../../src/errors.js';
+import { type DeployRequest, type Provider, serviceNameFor } from '../../src/provision/types.js';
 import { waitForHttpOk } from '../../src/provision/wait.js';
 import { packBundle } from '../../src/storage/bundle.js';
 import { createLocalBundleStore } from '../../src/storage/local/index.js';
 import type { BundleStore } from '../../src/storage/types.js';
 import { fetchPreview } from '../helpers/preview.js';
 
+/**
+ * How the contract steers a cloud's fake from the outside (its test controls, not its API):
+ * what a cloud does on its own, a worker dying, the platform failing or stopping an app.
+ */
+export interface CloudControls {
+  /** From now on deployments wait before going live, until {@link release}. */
+  hold(): void;
+  release(): void;
+  /** Deployments waiting now. */
+  held(): number;
+  /** Services ever created under `name`. */
+  created(name: string): number;
+  /** Deployments the cloud made for the service. */
+  deployments(serviceId: string): number;
+  /** The next deployment fails at the cloud, with these lines in its log. */
+  failNextDeployment(logs: string[]): void;
+  /** The app stops as the cloud reports it (Railway: its deployment crashed; Render: suspended). */
+  stop(serviceId: string): Promise<void>;
+  /** A second provider on the same cloud with nothing in memory: another worker. */
+  anotherWorker(): Provider;
+}
+
 export interface ProviderUnderTest {
   readonly provider: Provider;
+  /** Required when the contract runs with `cloud: true`. */
+  readonly cloud?: CloudControls;
   /** Ends everything the provider started and removes its files. */
   readonly cleanup: () => Promise<void>;
   /**
@@ -28,6 +53,8 @@ export interface ProviderContractOptions {
   readonly refusedAfterDestroy?: boolean;
   /** How long a deployed app may take to answer 200. Default 20 s. */
   readonly readyTimeoutMs?: number;
+  /** Also run the cloud cases (adopting after a crash, status words), with {@link ProviderUnderTest.cloud}. */
+  readonly cloud?: boolean;
 }
 
 /** A tiny Node app (built-ins only) that answers every request with `body`. */
@@ -151,6 +178,8 @@ export function providerContract(
     });
 
     afterEach(async () => {
+      // A case that failed while the cloud held its deployments must not hold the next one.
+      subject.cloud?.release();
       for (const id of sessions.splice(0)) await provider.destroy(id).catch(() => undefined);
     });
 
@@ -196,6 +225,75 @@ export function providerContract(
       if (options.refusedAfterDestroy) expect(seen.error).toBe('ECONNREFUSED');
       await provider.destroy(sessionId);
       expect(await provider.status(sessionId)).toBe('missing');
+    });
+
+    describe.runIf(options.cloud)('a cloud provider', () => {
+      function cloud(): CloudControls {
+        if (!subject.cloud) throw new Error(`${name}: the cloud cases need ProviderUnderTest.cloud`);
+        return subject.cloud;
+      }
+
+      it('adopts the service and the deployment a killed worker left behind: one service, one creation, one deployment', async () => {
+        const sessionId = newSession();
+        const request = await deployRequest(store, sessionId, helloApp('adopted'));
+        cloud().hold();
+        const controller = new AbortController();
+        const dying = provider.deploy({ ...request, signal: controller.signal });
+        await expect.poll(() => cloud().held(), { timeout: 10_000 }).toBeGreaterThan(0);
+        controller.abort(new Error('worker killed'));
+        await expect(dying).rejects.toThrow();
+
+        // Another worker (nothing in memory) retries the same deploy while the cloud still deploys.
+        const retried = cloud()
+          .anotherWorker()
+          .deploy({ ...request, signal: AbortSignal.timeout(30_000) });
+        await expect
+          .poll(() => request.progress.some((p) => p.includes('already runs this version')), {
+            timeout: 10_000,
+          })
+          .toBe(true);
+        cloud().release();
+        const d = await retried;
+        await waitForHttpOk(d.url, { timeoutMs: readyTimeoutMs });
+        expect(await probe(d.url)).toEqual({ status: 200, body: 'adopted' });
+        expect(cloud().created(serviceNameFor(sessionId))).toBe(1);
+        expect(cloud().deployments(d.serviceId)).toBe(1);
+        expect((await provider.list()).filter((s) => s.sessionId === sessionId)).toHaveLength(1);
+      });
+
+      it("maps the cloud's status words: deploying counts as running, a stopped app is stopped, a failure says its status and log", async () => {
+        const sessionId = newSession();
+        cloud().hold();
+        const first = await deployRequest(store, sessionId, helloApp('first'), {
+          signal: AbortSignal.timeout(30_000),
+        });
+        const deploying = provider.deploy(first);
+        await expect.poll(() => cloud().held(), { timeout: 10_000 }).toBeGreaterThan(0);
+        // On its way: the reaper must not take it for a stopped app and deploy it again.
+        await expect.poll(() => provider.status(sessionId), { timeout: 10_000 }).toBe('running');
+        cloud().release();
+        const d = await deploying;
+        await waitForHttpOk(d.url, { timeoutMs: readyTimeoutMs });
+        expect(first.progress.some((p) => /deployment \S/.test(p))).toBe(true);
+        expect((await provider.list()).find((s) => s.sessionId === sessionId)?.running).toBe(true);
+
+        await cloud().stop(d.serviceId);
+        await expect.poll(() => provider.status(sessionId), { timeout: 10_000 }).toBe('stopped');
+        expect((await provider.list()).find((s) => s.sessionId === sessionId)?.running).toBe(false);
+
+        // A new deployment the cloud fails: its status word and the runtime's log in the error.
+        const started = '[spawnai-runtime] start: node server.js on port 8080';
+        cloud().failNextDeployment([started, 'Error: out of memory']);
+        let failed: unknown;
+        await provider.deploy(await deployRequest(store, sessionId, helloApp('second'))).catch((e) => {
+          failed = e;
+        });
+        if (!isSpawnError(failed)) throw new Error(`expected a SpawnError, got ${String(failed)}`);
+        expect(failed.code).toBe('ERR_DEPLOY_FAILED');
+        expect(failed.message).toMatch(/ reported the deployment \S+\. Last lines of its log:\n/);
+        expect(failed.message).toContain('Error: out of memory');
+        expect(failed.startup?.logTail).toContain('Error: out of memory');
+      });
     });
 
     it('treats an unknown session as missing, and destroying it as done', async () => {

@@ -1,5 +1,9 @@
 import { SpawnError } from '../../errors.js';
+import type { CloudApi, CloudDeployment, CloudService, CloudStatusWords } from '../cloud/api.js';
 import { type ProviderHttp, scrubProviderText } from '../resilience/http.js';
+import { RUNTIME_PORT } from '../resilience/runtime.js';
+
+export const RAILWAY_LABEL = 'Railway';
 
 /**
  * Railway's `DeploymentStatus` enum, from its public GraphQL schema
@@ -20,19 +24,15 @@ export type RailwayDeploymentStatus =
   | 'SKIPPED'
   | 'NEEDS_APPROVAL';
 
-export interface RailwayDeployment {
-  readonly id: string;
-  readonly status: RailwayDeploymentStatus | string;
-}
-
-/** A service of the project as seen in the configured environment. */
-export interface RailwayService {
-  readonly id: string;
-  readonly name: string;
-  readonly latestDeployment: RailwayDeployment | undefined;
-  /** The `*.up.railway.app` domain, once one was created. */
-  readonly domain: string | undefined;
-}
+/**
+ * A service's state is its latest deployment's. SLEEPING: an idle service Railway wakes on the
+ * next request. REMOVING: the deployment is being taken down (replaced or deleted); it will not
+ * come up. The others (QUEUED ... DEPLOYING, NEEDS_APPROVAL) are on their way.
+ */
+export const RAILWAY_STATUS_WORDS: CloudStatusWords = {
+  live: ['SUCCESS', 'SLEEPING'] satisfies RailwayDeploymentStatus[],
+  failed: ['FAILED', 'CRASHED', 'REMOVING', 'REMOVED', 'SKIPPED'] satisfies RailwayDeploymentStatus[],
+};
 
 /**
  * How the token is sent: account and workspace tokens as `Authorization: Bearer`, a project
@@ -52,6 +52,18 @@ export interface RailwayApiOptions {
   readonly projectId: string;
   readonly environmentId: string;
   readonly tokenType?: RailwayTokenType;
+  /** The runtime image every service runs. */
+  readonly image: string;
+  /** Login for a private runtime image, sent when a service is created. */
+  readonly registryCredentials?: RegistryCredentials;
+}
+
+/**
+ * A service domain as a URL. Railway's are `*.up.railway.app` behind HTTPS; a loopback
+ * `host:port` (what a local stand-in for Railway hands out) is plain HTTP.
+ */
+export function previewUrlOf(domain: string): string {
+  return /^(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(domain) ? `http://${domain}` : `https://${domain}`;
 }
 
 /** The header that carries a Railway token of this type. */
@@ -99,7 +111,7 @@ interface ServicesData {
         node: {
           serviceId: string;
           serviceName: string;
-          latestDeployment?: RailwayDeployment | null;
+          latestDeployment?: CloudDeployment | null;
           domains?: { serviceDomains?: { id: string; domain: string }[] };
         };
       }[];
@@ -108,18 +120,21 @@ interface ServicesData {
 }
 
 /**
- * Railway's public GraphQL API, only the operations SpawnAI needs. GraphQL `errors` are errors
- * even in a 200 answer: credentials refused → `ERR_CONFIG`, a missing object → `ERR_NOT_FOUND`,
- * rate limits → `ERR_RATE_LIMITED`, Railway's own failures → `ERR_PROVIDER_UNAVAILABLE`,
- * anything else → `ERR_DEPLOY_FAILED` with Railway's message.
+ * Railway as a {@link CloudApi}: its public GraphQL API, only the operations SpawnAI needs, in
+ * one project and environment. GraphQL `errors` are errors even in a 200 answer: credentials
+ * refused → `ERR_CONFIG`, a missing object → `ERR_NOT_FOUND`, rate limits → `ERR_RATE_LIMITED`,
+ * Railway's own failures → `ERR_PROVIDER_UNAVAILABLE`, anything else → `ERR_DEPLOY_FAILED` with
+ * Railway's message.
  */
-export class RailwayApi {
+export class RailwayApi implements CloudApi {
+  readonly label = RAILWAY_LABEL;
+  readonly statusWords = RAILWAY_STATUS_WORDS;
   private readonly http: ProviderHttp;
-  readonly projectId: string;
-  readonly environmentId: string;
+  private readonly projectId: string;
+  private readonly environmentId: string;
   private readonly tokenType: RailwayTokenType;
 
-  constructor(options: RailwayApiOptions) {
+  constructor(private readonly options: RailwayApiOptions) {
     this.http = options.http;
     this.projectId = options.projectId;
     this.environmentId = options.environmentId;
@@ -183,9 +198,9 @@ export class RailwayApi {
     return new SpawnError('ERR_DEPLOY_FAILED', `Railway refused to ${what}: ${message}`);
   }
 
-  /** Every service of our environment, with its deployment and domain there. */
-  async services(signal?: AbortSignal): Promise<RailwayService[]> {
-    const out: RailwayService[] = [];
+  /** Every service of our environment (Railway cannot filter by name), with its deployment and domain. */
+  async listServices(_prefix: string, signal?: AbortSignal): Promise<CloudService[]> {
+    const out: CloudService[] = [];
     let after: string | undefined;
     for (;;) {
       let data: ServicesData;
@@ -201,11 +216,13 @@ export class RailwayApi {
       }
       if (!data.environment) throw this.noEnvironment();
       for (const { node } of data.environment.serviceInstances.edges) {
+        const latest = node.latestDeployment ?? undefined;
+        const domain = node.domains?.serviceDomains?.[0]?.domain;
         out.push({
           id: node.serviceId,
           name: node.serviceName,
-          latestDeployment: node.latestDeployment ?? undefined,
-          domain: node.domains?.serviceDomains?.[0]?.domain,
+          ...(domain ? { url: previewUrlOf(domain) } : {}),
+          ...(latest ? { status: latest.status, latest } : {}),
         });
       }
       const page = data.environment.serviceInstances.pageInfo;
@@ -222,14 +239,17 @@ export class RailwayApi {
     );
   }
 
+  async servicesNamed(name: string, signal?: AbortSignal): Promise<CloudService[]> {
+    return (await this.listServices(name, signal)).filter((s) => s.name === name);
+  }
+
   /** Creates a service from the runtime image; Railway deploys it in the environment by itself. */
   async createService(
     name: string,
-    image: string,
     variables: Record<string, string>,
-    registryCredentials: RegistryCredentials | undefined,
-    signal?: AbortSignal,
-  ): Promise<{ id: string; name: string }> {
+    signal: AbortSignal,
+  ): Promise<{ service: CloudService }> {
+    const { image, registryCredentials } = this.options;
     const data = await this.call<{ serviceCreate: { id: string; name: string } }>(
       `mutation serviceCreate($input: ServiceCreateInput!) { serviceCreate(input: $input) { id name } }`,
       {
@@ -242,9 +262,9 @@ export class RailwayApi {
           ...(registryCredentials ? { registryCredentials } : {}),
         },
       },
-      { what: 'create the service', ...(signal ? { signal } : {}) },
+      { what: 'create the service', signal },
     );
-    return data.serviceCreate;
+    return { service: data.serviceCreate };
   }
 
   /** The service's own variables in our environment. */
@@ -260,7 +280,7 @@ export class RailwayApi {
   }
 
   /** Sets the variables without triggering a deploy (the caller deploys when it wants to). */
-  async upsertVariables(
+  async setVariables(
     serviceId: string,
     variables: Record<string, string>,
     signal?: AbortSignal,
@@ -282,8 +302,8 @@ export class RailwayApi {
     );
   }
 
-  async latestDeployment(serviceId: string, signal?: AbortSignal): Promise<RailwayDeployment | undefined> {
-    const data = await this.call<{ serviceInstance: { latestDeployment: RailwayDeployment | null } | null }>(
+  async latestDeployment(serviceId: string, signal?: AbortSignal): Promise<CloudDeployment | undefined> {
+    const data = await this.call<{ serviceInstance: { latestDeployment: CloudDeployment | null } | null }>(
       `query latestDeployment($serviceId: String!, $environmentId: String!) {
         serviceInstance(serviceId: $serviceId, environmentId: $environmentId) { latestDeployment { id status } }
       }`,
@@ -293,41 +313,52 @@ export class RailwayApi {
     return data.serviceInstance?.latestDeployment ?? undefined;
   }
 
-  /** Starts a new deployment of the service; returns its id. */
-  async deploy(serviceId: string, signal?: AbortSignal): Promise<string> {
+  /** Starts a new deployment of the service. */
+  async startDeployment(
+    serviceId: string,
+    _previousId: string | undefined,
+    signal: AbortSignal,
+  ): Promise<{ id: string }> {
     const data = await this.call<{ serviceInstanceDeployV2: string }>(
       `mutation serviceInstanceDeployV2($serviceId: String!, $environmentId: String!) {
         serviceInstanceDeployV2(serviceId: $serviceId, environmentId: $environmentId)
       }`,
       { serviceId, environmentId: this.environmentId },
-      { what: 'start a deployment', ...(signal ? { signal } : {}) },
+      { what: 'start a deployment', signal },
     );
-    return data.serviceInstanceDeployV2;
+    return { id: data.serviceInstanceDeployV2 };
   }
 
-  async deployment(id: string, signal?: AbortSignal): Promise<RailwayDeployment> {
-    const data = await this.call<{ deployment: RailwayDeployment | null }>(
+  async deploymentStatus(_serviceId: string, id: string, signal: AbortSignal): Promise<string> {
+    const data = await this.call<{ deployment: CloudDeployment | null }>(
       `query deployment($id: String!) { deployment(id: $id) { id status } }`,
       { id },
-      { what: 'read the deployment', ...(signal ? { signal } : {}) },
+      { what: 'read the deployment', signal },
     );
     if (!data.deployment) throw new SpawnError('ERR_NOT_FOUND', 'Railway: the deployment disappeared');
-    return data.deployment;
+    return data.deployment.status;
   }
 
   /** The last `limit` lines the deployment logged (oldest first). */
-  async deploymentLogs(id: string, limit: number, signal?: AbortSignal): Promise<string[]> {
+  async logs(_serviceId: string, id: string, limit: number, signal: AbortSignal): Promise<string[]> {
     const data = await this.call<{ deploymentLogs: { message: string }[] | null }>(
       `query deploymentLogs($deploymentId: String!, $limit: Int) {
         deploymentLogs(deploymentId: $deploymentId, limit: $limit) { message severity timestamp }
       }`,
       { deploymentId: id, limit },
-      { what: "read the deployment's log", ...(signal ? { signal } : {}) },
+      { what: "read the deployment's log", signal },
     );
     return (data.deploymentLogs ?? []).map((l) => l.message);
   }
 
-  async domains(serviceId: string, signal?: AbortSignal): Promise<string[]> {
+  /** The service's domain as a URL; one is made (to the runtime's port) when it has none. */
+  async publicUrl(service: CloudService, signal: AbortSignal): Promise<string> {
+    if (service.url) return service.url;
+    const domain = (await this.domains(service.id, signal))[0];
+    return previewUrlOf(domain ?? (await this.createDomain(service.id, RUNTIME_PORT, signal)));
+  }
+
+  private async domains(serviceId: string, signal?: AbortSignal): Promise<string[]> {
     const data = await this.call<{ domains: { serviceDomains: { domain: string }[] } }>(
       `query domains($projectId: String!, $environmentId: String!, $serviceId: String!) {
         domains(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId) {
@@ -340,7 +371,7 @@ export class RailwayApi {
     return data.domains.serviceDomains.map((d) => d.domain);
   }
 
-  async createDomain(serviceId: string, targetPort: number, signal?: AbortSignal): Promise<string> {
+  private async createDomain(serviceId: string, targetPort: number, signal?: AbortSignal): Promise<string> {
     const data = await this.call<{ serviceDomainCreate: { id: string; domain: string } }>(
       `mutation serviceDomainCreate($input: ServiceDomainCreateInput!) {
         serviceDomainCreate(input: $input) { id domain }

@@ -1,7 +1,13 @@
 import { SpawnError } from '../../errors.js';
 import { sleep } from '../../util/time.js';
+import type { CloudApi, CloudDeployment, CloudService, CloudStatusWords } from '../cloud/api.js';
 import type { ProviderHttp } from '../resilience/http.js';
 import { cancelledError } from '../wait.js';
+import type { CreateBudget } from './create-budget.js';
+
+export const RENDER_LABEL = 'Render';
+/** The path Render probes before it sends traffic to a new deploy. */
+export const RENDER_HEALTH_CHECK_PATH = '/';
 
 /** Deploy statuses Render documents. */
 export type RenderDeployStatus =
@@ -17,32 +23,42 @@ export type RenderDeployStatus =
   | 'pre_deploy_failed'
   | 'canceled';
 
-export interface RenderService {
+/**
+ * A deploy is live, or will never be: `deactivated` is a live one a newer deploy replaced.
+ * A service is listed by its `suspended` state (the listing has no deploys): Render restarts a
+ * crashed instance itself, a suspended service does not run.
+ */
+export const RENDER_STATUS_WORDS: CloudStatusWords = {
+  live: ['live'] satisfies RenderDeployStatus[],
+  failed: [
+    'build_failed',
+    'update_failed',
+    'pre_deploy_failed',
+    'canceled',
+    'deactivated',
+  ] satisfies RenderDeployStatus[],
+  stopped: ['suspended'],
+};
+
+interface RenderService {
   readonly id: string;
   readonly name: string;
   readonly suspended?: 'suspended' | 'not_suspended' | string;
   readonly serviceDetails?: { readonly url?: string };
 }
 
-export interface RenderDeploy {
-  readonly id: string;
-  readonly status: RenderDeployStatus | string;
-}
-
-export interface RenderServiceSpec {
-  readonly name: string;
-  readonly image: string;
-  readonly envVars: Record<string, string>;
-  readonly plan: string;
-  readonly region: string;
-  readonly healthCheckPath: string;
-  /** A registry credential of the owner that can pull a private image. */
-  readonly registryCredentialId?: string;
-}
-
 export interface RenderApiOptions {
   readonly http: ProviderHttp;
+  /** Workspace that owns the services. */
   readonly ownerId: string;
+  /** The runtime image every service runs. */
+  readonly image: string;
+  readonly plan: string;
+  readonly region: string;
+  /** A registry credential of the owner that can pull a private image. */
+  readonly registryCredentialId?: string;
+  /** Shared count of service creations (Render allows 20 per hour). */
+  readonly createBudget: CreateBudget;
 }
 
 /** Looks at the deploy list for a deploy Render queued (202) before giving up. */
@@ -66,18 +82,50 @@ function envList(vars: Record<string, string>): { key: string; value: string }[]
   return Object.entries(vars).map(([key, value]) => ({ key, value }));
 }
 
-/** Render's REST API (v1), only what SpawnAI needs. Lists come as `[{<item>, cursor}]`. */
-export class RenderApi {
-  private readonly http: ProviderHttp;
-  readonly ownerId: string;
+function cloudService(s: RenderService): CloudService {
+  return {
+    id: s.id,
+    name: s.name,
+    ...(s.serviceDetails?.url ? { url: s.serviceDetails.url } : {}),
+    status: s.suspended ?? 'not_suspended',
+  };
+}
 
-  constructor(options: RenderApiOptions) {
+function minutes(ms: number): string {
+  const n = Math.max(1, Math.ceil(ms / 60_000));
+  return `${n} minute${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * Render as a {@link CloudApi}: its REST API (v1), only what SpawnAI needs; lists come as
+ * `[{<item>, cursor}]`. Image-backed web services with a health check on `/`. Creations are
+ * counted against Render's hourly limit before they are sent: when the budget is spent a
+ * creation is refused with how long to wait (`ERR_PROVIDER_QUOTA`).
+ */
+export class RenderApi implements CloudApi {
+  readonly label = RENDER_LABEL;
+  readonly statusWords = RENDER_STATUS_WORDS;
+  private readonly http: ProviderHttp;
+  private readonly ownerId: string;
+
+  constructor(private readonly options: RenderApiOptions) {
     this.http = options.http;
     this.ownerId = options.ownerId;
   }
 
+  private quotaError(retryAfterMs: number): SpawnError {
+    const max = this.options.createBudget.max;
+    const message = `Render allows ${max} new app${max === 1 ? '' : 's'} per hour; try again in ${minutes(retryAfterMs)}.`;
+    return new SpawnError('ERR_PROVIDER_QUOTA', message, { retryAfterMs, userMessage: message });
+  }
+
+  async creationRefusal(): Promise<SpawnError | undefined> {
+    const left = await this.options.createBudget.peek();
+    return left.remaining > 0 ? undefined : this.quotaError(left.retryAfterMs);
+  }
+
   /** Services whose name is exactly `name`. */
-  async servicesNamed(name: string, signal?: AbortSignal): Promise<RenderService[]> {
+  async servicesNamed(name: string, signal?: AbortSignal): Promise<CloudService[]> {
     const res = await this.http.request({
       method: 'GET',
       path: '/services',
@@ -86,13 +134,13 @@ export class RenderApi {
       ...(signal ? { signal } : {}),
     });
     return items<RenderService>(res.body, 'service')
-      .map((e) => e.item)
+      .map((e) => cloudService(e.item))
       .filter((s) => s.name === name);
   }
 
   /** Every web service of the owner whose name starts with `prefix`, page by page. */
-  async servicesWithPrefix(prefix: string, signal?: AbortSignal): Promise<RenderService[]> {
-    const out: RenderService[] = [];
+  async listServices(prefix: string, signal?: AbortSignal): Promise<CloudService[]> {
+    const out: CloudService[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
       const res = await this.http.request({
@@ -103,7 +151,7 @@ export class RenderApi {
         ...(signal ? { signal } : {}),
       });
       const batch = items<RenderService>(res.body, 'service');
-      out.push(...batch.map((e) => e.item).filter((s) => s.name.startsWith(prefix)));
+      out.push(...batch.map((e) => cloudService(e.item)).filter((s) => s.name.startsWith(prefix)));
       if (batch.length < PAGE_SIZE) return out;
       cursor = batch[batch.length - 1]!.cursor;
       if (!cursor) return out;
@@ -111,54 +159,70 @@ export class RenderApi {
     return out;
   }
 
-  async service(id: string, signal?: AbortSignal): Promise<RenderService | undefined> {
+  /** The service's `onrender.com` URL, from the listing or read afresh. */
+  async publicUrl(service: CloudService, signal: AbortSignal): Promise<string> {
+    if (service.url) return service.url;
     const res = await this.http.request({
       method: 'GET',
-      path: `/services/${encodeURIComponent(id)}`,
+      path: `/services/${encodeURIComponent(service.id)}`,
       what: 'read the service',
       accept: [404],
-      ...(signal ? { signal } : {}),
+      signal,
     });
-    return res.status === 404 ? undefined : (res.body as RenderService);
+    const url = res.status === 404 ? undefined : (res.body as RenderService).serviceDetails?.url;
+    if (!url) throw new SpawnError('ERR_PROVIDER_UNAVAILABLE', 'Render: the service has no URL');
+    return url;
   }
 
-  /** Creates an image-backed web service; Render starts its first deploy at once. */
+  /** Creates an image-backed web service (after claiming one from the budget); Render starts its first deploy at once. */
   async createService(
-    spec: RenderServiceSpec,
-    signal?: AbortSignal,
-  ): Promise<{ service: RenderService; deployId: string | undefined }> {
-    const res = await this.http.request({
-      method: 'POST',
-      path: '/services',
-      body: {
-        type: 'web_service',
-        name: spec.name,
-        ownerId: this.ownerId,
-        image: {
+    name: string,
+    variables: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<{ service: CloudService; deploymentId?: string }> {
+    const claim = await this.options.createBudget.take();
+    if (!claim.allowed) throw this.quotaError(claim.retryAfterMs);
+    const { image, registryCredentialId, plan, region } = this.options;
+    let res: Awaited<ReturnType<ProviderHttp['request']>>;
+    try {
+      res = await this.http.request({
+        method: 'POST',
+        path: '/services',
+        body: {
+          type: 'web_service',
+          name,
           ownerId: this.ownerId,
-          imagePath: spec.image,
-          ...(spec.registryCredentialId ? { registryCredentialId: spec.registryCredentialId } : {}),
+          image: {
+            ownerId: this.ownerId,
+            imagePath: image,
+            ...(registryCredentialId ? { registryCredentialId } : {}),
+          },
+          envVars: envList(variables),
+          serviceDetails: {
+            runtime: 'image',
+            plan,
+            region,
+            healthCheckPath: RENDER_HEALTH_CHECK_PATH,
+            numInstances: 1,
+          },
         },
-        envVars: envList(spec.envVars),
-        serviceDetails: {
-          runtime: 'image',
-          plan: spec.plan,
-          region: spec.region,
-          healthCheckPath: spec.healthCheckPath,
-          numInstances: 1,
-        },
-      },
-      what: 'create the service',
-      ...(signal ? { signal } : {}),
-    });
+        what: 'create the service',
+        signal,
+      });
+    } catch (e) {
+      // Render counts creations we did not: its own 429 is the same limit, said the same way.
+      if (e instanceof SpawnError && e.code === 'ERR_RATE_LIMITED')
+        throw this.quotaError(e.retryAfterMs ?? 60_000);
+      throw e;
+    }
     const body = res.body as { service?: RenderService; deployId?: string };
     if (!body?.service?.id) {
       throw new SpawnError('ERR_PROVIDER_UNAVAILABLE', 'Render: the created service came back without an id');
     }
-    return { service: body.service, deployId: body.deployId };
+    return { service: cloudService(body.service), ...(body.deployId ? { deploymentId: body.deployId } : {}) };
   }
 
-  async envVars(serviceId: string, signal?: AbortSignal): Promise<Record<string, string>> {
+  async variables(serviceId: string, signal?: AbortSignal): Promise<Record<string, string>> {
     const res = await this.http.request({
       method: 'GET',
       path: `/services/${encodeURIComponent(serviceId)}/env-vars`,
@@ -174,7 +238,7 @@ export class RenderApi {
   }
 
   /** Replaces every variable of the service (applied by the next deploy). */
-  async replaceEnvVars(serviceId: string, vars: Record<string, string>, signal?: AbortSignal): Promise<void> {
+  async setVariables(serviceId: string, vars: Record<string, string>, signal?: AbortSignal): Promise<void> {
     await this.http.request({
       method: 'PUT',
       path: `/services/${encodeURIComponent(serviceId)}/env-vars`,
@@ -184,7 +248,7 @@ export class RenderApi {
     });
   }
 
-  async latestDeploy(serviceId: string, signal?: AbortSignal): Promise<RenderDeploy | undefined> {
+  async latestDeployment(serviceId: string, signal?: AbortSignal): Promise<CloudDeployment | undefined> {
     return (await this.deploys(serviceId, 1, signal))[0];
   }
 
@@ -194,7 +258,7 @@ export class RenderApi {
    * (https://api-docs.render.com/reference/create-deploy); the queued deploy is then the newest
    * one in the service's list that was not there before (`previous`, the newest before).
    */
-  async triggerDeploy(
+  async startDeployment(
     serviceId: string,
     previous: string | undefined,
     signal?: AbortSignal,
@@ -224,7 +288,7 @@ export class RenderApi {
   }
 
   /** The service's newest deploys, newest first. */
-  async deploys(serviceId: string, limit: number, signal?: AbortSignal): Promise<RenderDeploy[]> {
+  private async deploys(serviceId: string, limit: number, signal?: AbortSignal): Promise<CloudDeployment[]> {
     const res = await this.http.request({
       method: 'GET',
       path: `/services/${encodeURIComponent(serviceId)}/deploys`,
@@ -232,21 +296,21 @@ export class RenderApi {
       what: "read the service's deploys",
       ...(signal ? { signal } : {}),
     });
-    return items<RenderDeploy>(res.body, 'deploy').map((e) => e.item);
+    return items<CloudDeployment>(res.body, 'deploy').map((e) => e.item);
   }
 
-  async deploy(serviceId: string, deployId: string, signal?: AbortSignal): Promise<RenderDeploy> {
+  async deploymentStatus(serviceId: string, deployId: string, signal: AbortSignal): Promise<string> {
     const res = await this.http.request({
       method: 'GET',
       path: `/services/${encodeURIComponent(serviceId)}/deploys/${encodeURIComponent(deployId)}`,
       what: 'read the deploy',
-      ...(signal ? { signal } : {}),
+      signal,
     });
-    return res.body as RenderDeploy;
+    return String((res.body as Partial<CloudDeployment> | undefined)?.status);
   }
 
-  /** The last `limit` log lines of the service (oldest first); empty when Render has none. */
-  async logs(serviceId: string, limit: number, signal?: AbortSignal): Promise<string[]> {
+  /** The last `limit` log lines of the service (Render keeps one log per service), oldest first. */
+  async logs(serviceId: string, _deployId: string, limit: number, signal?: AbortSignal): Promise<string[]> {
     const res = await this.http.request({
       method: 'GET',
       path: '/logs',

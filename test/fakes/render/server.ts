@@ -118,6 +118,19 @@ export class FakeRender {
     return this.deploy(service);
   }
 
+  /**
+   * The service is suspended (the dashboard, or `POST /services/{id}/suspend`,
+   * https://api-docs.render.com/reference/suspend-service): it stays listed with
+   * `suspended: "suspended"`, its instance stops and its URL no longer reaches the app.
+   */
+  async suspend(serviceId: string): Promise<void> {
+    const service = this.services.get(serviceId);
+    if (!service) throw new Error(`no service ${serviceId}`);
+    service.suspended = 'suspended';
+    this.host.route(serviceId, undefined);
+    for (const d of this.deploys.get(serviceId) ?? []) await d.process?.stop();
+  }
+
   /** The next deploy fails (update_failed) with these log lines instead of starting. */
   failNextDeploy(logs: string[]): void {
     this.failures.push({ logs });

@@ -102,6 +102,19 @@ export class FakeSupabase {
     return `${payload}.${mac}`;
   }
 
+  /**
+   * When a signed URL this fake issued stops working (epoch ms, on the fake's clock); undefined
+   * for anything else. What a test reads off the URL a cloud was given, as Storage's own JWT says.
+   */
+  signedUrlExpiresAt(url: string): number | undefined {
+    const token = URL.canParse(url) ? new URL(url).searchParams.get('token') : null;
+    const [payload, mac] = token?.split('.') ?? [];
+    if (!payload || !mac) return undefined;
+    const expected = createHmac('sha256', this.secret).update(payload).digest('base64url');
+    if (expected !== mac) return undefined;
+    return (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp: number }).exp * 1000;
+  }
+
   /** The signed key when the token is valid for it, else the reason. */
   private verify(token: string, key: string): string | undefined {
     const [payload, mac] = token.split('.');

@@ -10,10 +10,12 @@ import { WebChatClient } from '../../helpers/web-client.js';
  * while the session lives. Whichever path deployed it (a new build, the rollback after a failed
  * change, the reaper's redeploy of a crashed app), the signed URL must still work near the end
  * of the longest life the session may have. Supabase's fake keeps its own clock, moved ahead.
+ * All three sign their own URL with the same lifetime: the session's latest possible end + 1 h.
  */
 
 const MAX_SESSION_MINUTES = 180;
 const MINUTE_MS = 60_000;
+const BUNDLE_URL_MARGIN_MS = 60 * MINUTE_MS;
 
 let fakes: CloudFakes;
 let t: TestApp;
@@ -62,6 +64,19 @@ async function restartNearTheEnd(sessionId: string): Promise<{ outcome: string; 
   }
 }
 
+/**
+ * Checks the bundle URL the service's current deployment was given (what Railway received)
+ * works until the session's latest possible end + 1 h, and not much longer.
+ */
+async function expectBundleUrlLifetime(sessionId: string): Promise<void> {
+  const session = (await t.app.repos.sessions.get(sessionId))!;
+  const url = fakes.railway.latestDeployment(session.serviceId!)?.variables.BUNDLE_URL;
+  if (!url) throw new Error('the deployment has no BUNDLE_URL');
+  const expiresAt = fakes.supabase.signedUrlExpiresAt(url);
+  const until = session.createdAt.getTime() + MAX_SESSION_MINUTES * MINUTE_MS + BUNDLE_URL_MARGIN_MS;
+  expect(Math.abs(expiresAt! - until), 'the URL works until the latest end + 1 h').toBeLessThanOrEqual(5_000);
+}
+
 describe('the bundle URL of a cloud app lasts as long as its session may', () => {
   it('a restart after the first hours still fetches the bundle, after a build, a rollback and a redeploy', async () => {
     const client = new WebChatClient(t.url);
@@ -80,6 +95,7 @@ describe('the bundle URL of a cloud app lasts as long as its session may', () =>
     const url = live.previewUrl!;
 
     // 1. The deploy of the new build.
+    await expectBundleUrlLifetime(sessionId);
     const afterBuild = await restartNearTheEnd(sessionId);
     expect(afterBuild.outcome, afterBuild.logs.join('\n')).toBe('ready');
     expect(await answers(url)).toBe(true);
@@ -106,6 +122,7 @@ describe('the bundle URL of a cloud app lasts as long as its session may', () =>
     await until('failure told', async () =>
       (await client.cards(sessionId)).find((c) => c.view.tone === 'error'),
     );
+    await expectBundleUrlLifetime(sessionId);
     const afterRollback = await restartNearTheEnd(sessionId);
     expect(afterRollback.outcome, afterRollback.logs.join('\n')).toBe('ready');
     expect(await answers(url)).toBe(true);
@@ -124,6 +141,7 @@ describe('the bundle URL of a cloud app lasts as long as its session may', () =>
       60_000,
       500,
     );
+    await expectBundleUrlLifetime(sessionId);
     const afterRedeploy = await restartNearTheEnd(sessionId);
     expect(afterRedeploy.outcome, afterRedeploy.logs.join('\n')).toBe('ready');
     expect(await answers(url)).toBe(true);

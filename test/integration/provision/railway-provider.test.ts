@@ -45,18 +45,34 @@ async function rejection(p: Promise<unknown>): Promise<SpawnError> {
   throw new Error('expected a rejection');
 }
 
-providerContract('railway (fake)', async () => {
-  const { fake: supabase, store } = await startSupabaseStore();
-  const railway = await new FakeRailway({ token: TOKEN, projectId: PROJECT, environmentId: ENV }).start();
-  return {
-    provider: provider(railway),
-    store,
-    cleanup: async () => {
-      await railway.stop();
-      await supabase.stop();
-    },
-  };
-});
+providerContract(
+  'railway (fake)',
+  async () => {
+    const { fake: supabase, store } = await startSupabaseStore();
+    const railway = await new FakeRailway({ token: TOKEN, projectId: PROJECT, environmentId: ENV }).start();
+    return {
+      provider: provider(railway),
+      store,
+      cloud: {
+        hold: () => {
+          railway.hold = true;
+        },
+        release: () => railway.release(),
+        held: () => railway.heldCount(),
+        created: (name) => railway.created.filter((n) => n === name).length,
+        deployments: (serviceId) => railway.services.get(serviceId)?.deploymentIds.length ?? 0,
+        failNextDeployment: (logs) => railway.failNextDeployment('CRASHED', logs),
+        stop: (serviceId) => railway.crash(serviceId),
+        anotherWorker: () => provider(railway),
+      },
+      cleanup: async () => {
+        await railway.stop();
+        await supabase.stop();
+      },
+    };
+  },
+  { cloud: true },
+);
 
 describe('Railway provider against the fake Railway', () => {
   let railway: FakeRailway;
@@ -157,34 +173,6 @@ describe('Railway provider against the fake Railway', () => {
     // The app ran and failed: a repair turn may fix it.
     expect(e.startup?.logTail).toContain('Error: out of memory');
     await p.destroy(sessionId);
-  });
-
-  it('adopts the service (and its deployment) a killed worker left behind: one service, one create', async () => {
-    const sessionId = testSessionId();
-    const name = serviceNameFor(sessionId);
-    const first = provider(railway);
-    railway.hold = true;
-    const request = await deployRequest(store, sessionId, helloApp('adopted'));
-    const controller = new AbortController();
-    const dying = first.deploy({ ...request, signal: controller.signal });
-    const creates = () => railway.created.filter((n) => n === name).length;
-    await expect.poll(() => railway.heldCount(), { timeout: 10_000 }).toBeGreaterThan(0);
-    expect(creates()).toBe(1);
-    controller.abort(new Error('worker killed'));
-    await expect(dying).rejects.toThrow();
-
-    // Another worker (a fresh provider, nothing in memory) retries the same deploy.
-    const second = provider(railway);
-    const retried = second.deploy({ ...request, signal: AbortSignal.timeout(20_000) });
-    await expect.poll(() => request.progress.some((p) => p.includes('already runs this version'))).toBe(true);
-    railway.release();
-    const d = await retried;
-    await waitForHttpOk(d.url, { timeoutMs: 10_000 });
-    expect(await probe(d.url)).toEqual({ status: 200, body: 'adopted' });
-    expect(creates()).toBe(1);
-    expect(railway.servicesNamed(name)).toHaveLength(1);
-    expect(railway.servicesNamed(name)[0]!.deploymentIds).toHaveLength(1);
-    await second.destroy(sessionId);
   });
 
   it('removes extra copies of a session service left by an older bug', async () => {

@@ -52,18 +52,34 @@ async function rejection(p: Promise<unknown>): Promise<SpawnError> {
   throw new Error('expected a rejection');
 }
 
-providerContract('render (fake)', async () => {
-  const { fake: supabase, store } = await startSupabaseStore();
-  const render = await new FakeRender({ apiKey: KEY, ownerId: OWNER }).start();
-  return {
-    provider: provider(render),
-    store,
-    cleanup: async () => {
-      await render.stop();
-      await supabase.stop();
-    },
-  };
-});
+providerContract(
+  'render (fake)',
+  async () => {
+    const { fake: supabase, store } = await startSupabaseStore();
+    const render = await new FakeRender({ apiKey: KEY, ownerId: OWNER }).start();
+    return {
+      provider: provider(render),
+      store,
+      cloud: {
+        hold: () => {
+          render.hold = true;
+        },
+        release: () => render.release(),
+        held: () => render.heldCount(),
+        created: (name) => render.created.filter((n) => n === name).length,
+        deployments: (serviceId) => render.deploys.get(serviceId)?.length ?? 0,
+        failNextDeployment: (logs) => render.failNextDeploy(logs),
+        stop: (serviceId) => render.suspend(serviceId),
+        anotherWorker: () => provider(render),
+      },
+      cleanup: async () => {
+        await render.stop();
+        await supabase.stop();
+      },
+    };
+  },
+  { cloud: true },
+);
 
 describe('Render provider against the fake Render', () => {
   let render: FakeRender;
@@ -98,7 +114,7 @@ describe('Render provider against the fake Render', () => {
       PORT: '8080',
       NODE_ENV: 'production',
     });
-    expect(request.progress).toContain('Render: deploy live');
+    expect(request.progress).toContain('Render: deployment live');
     await p.destroy(sessionId);
     expect(render.servicesNamed(serviceNameFor(sessionId))).toEqual([]);
   });
@@ -178,27 +194,6 @@ describe('Render provider against the fake Render', () => {
     expect(render.servicesNamed(serviceNameFor(sessionId))).toEqual([]);
   });
 
-  it('adopts the service a killed worker left behind instead of creating a second', async () => {
-    const sessionId = testSessionId();
-    const name = serviceNameFor(sessionId);
-    render.hold = true;
-    const request = await deployRequest(store, sessionId, helloApp('adopted'));
-    const controller = new AbortController();
-    const dying = provider(render).deploy({ ...request, signal: controller.signal });
-    await expect.poll(() => render.heldCount(), { timeout: 10_000 }).toBeGreaterThan(0);
-    controller.abort(new Error('worker killed'));
-    await expect(dying).rejects.toThrow();
-    const second = provider(render);
-    const retried = second.deploy({ ...request, signal: AbortSignal.timeout(20_000) });
-    await expect.poll(() => request.progress.some((p) => p.includes('already runs this version'))).toBe(true);
-    render.release();
-    const d = await retried;
-    await waitForHttpOk(d.url, { timeoutMs: 10_000 });
-    expect(render.created.filter((n) => n === name)).toHaveLength(1);
-    expect(render.deploys.get(d.serviceId)).toHaveLength(1);
-    await second.destroy(sessionId);
-  });
-
   it('a deploy triggered while another is in progress (202 Queued, no body) is found and followed to live', async () => {
     const p = provider(render);
     const sessionId = testSessionId();
@@ -214,7 +209,7 @@ describe('Render provider against the fake Render', () => {
     });
     const deploying = p.deploy(change);
     await expect
-      .poll(() => change.progress.includes('Render: deploy queued behind the one in progress'), {
+      .poll(() => change.progress.includes('Render: deployment queued behind the one in progress'), {
         timeout: 10_000,
       })
       .toBe(true);
