@@ -44,6 +44,9 @@ export interface CloudStatusWords {
  * (`ProviderHttp` does for HTTP statuses): `ERR_PROVIDER_UNAVAILABLE` when the cloud failed
  * and a retry may work, `ERR_NOT_FOUND`, `ERR_CONFIG` for refused credentials,
  * `ERR_DEPLOY_FAILED` for a refusal; never a raw error, a token or a signed URL.
+ *
+ * A new cloud is one file implementing this (with its status words) plus a few lines that
+ * build its `ProviderHttp` and call `createCloudProvider`, as `railway/index.ts` does.
  */
 export interface CloudApi {
   /** How people know the cloud ("Railway"): messages and progress. */
