@@ -26,11 +26,16 @@ export class AccountsRepo {
    * and codes long dead are pruned on the way.
    */
   async issueCode(userId: string, codeHash: string, expiresAt: Date, now: Date): Promise<void> {
-    await this.db.delete(linkCodes).where(and(eq(linkCodes.userId, userId), isNull(linkCodes.usedAt)));
+    await this.dropUnusedCodes(userId);
     await this.db
       .delete(linkCodes)
       .where(lt(linkCodes.expiresAt, new Date(now.getTime() - KEEP_OLD_CODES_MS)));
     await this.db.insert(linkCodes).values({ codeHash, userId, expiresAt });
+  }
+
+  /** The account's codes not used yet stop working. */
+  async dropUnusedCodes(userId: string): Promise<void> {
+    await this.db.delete(linkCodes).where(and(eq(linkCodes.userId, userId), isNull(linkCodes.usedAt)));
   }
 
   /**
