@@ -1,3 +1,4 @@
+import type { AccountService } from '../src/accounts/service.js';
 import { effectivePlan } from '../src/billing/plans.js';
 import type { BillingService } from '../src/billing/service.js';
 import type { ConversationHandler, ConversationResult } from '../src/core/conversation.js';
@@ -7,6 +8,7 @@ import { hasUnstorableText, storableText } from '../src/core/text.js';
 import { isSpawnError, SpawnError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import type { Requester, SpawnService } from '../src/spawn/service.js';
+import { createAccountConversation, parseAccountCommand } from './account.js';
 import {
   type BillingConversation,
   createBillingConversation,
@@ -22,6 +24,8 @@ export interface ConversationDeps {
   logger: Logger;
   /** Plans and purchases; absent or disabled with billing off. */
   billing?: BillingService;
+  /** `link` / `unlink`: one account across platforms; absent, those words are not commands. */
+  accounts?: AccountService;
   now?: () => Date;
 }
 
@@ -31,6 +35,9 @@ export function createConversation(deps: ConversationDeps): ConversationHandler 
   const now = deps.now ?? (() => new Date());
   const billing = deps.billing?.enabled ? deps.billing : undefined;
   const shop: BillingConversation | undefined = billing ? createBillingConversation(billing) : undefined;
+  const account = deps.accounts
+    ? createAccountConversation(deps.accounts, { billing: billing !== undefined })
+    : undefined;
 
   async function purchaseContext(
     requester: Requester,
@@ -202,7 +209,10 @@ export function createConversation(deps: ConversationDeps): ConversationHandler 
         () => {
           const checked = checkText(message);
           // The web chat is the person's one-to-one chat with the bot, as a Slack DM is.
-          return dispatch(checked, parseCommand(checked.text, { bareWords: checked.platform === 'web' }));
+          const bareWords = checked.platform === 'web';
+          const accountCommand = account && parseAccountCommand(checked.text, { bareWords });
+          if (accountCommand) return account(checked, accountCommand);
+          return dispatch(checked, parseCommand(checked.text, { bareWords }));
         },
       ),
     handleAction: (action) =>
