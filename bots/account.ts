@@ -1,7 +1,7 @@
 import type { AccountHolder, AccountService, IssuedCode } from '../src/accounts/service.js';
 import { effectivePlan, PLAN_LABEL } from '../src/billing/plans.js';
 import type { ConversationResult } from '../src/core/conversation.js';
-import type { Platform } from '../src/core/platform.js';
+import type { ConversationRef, Platform } from '../src/core/platform.js';
 import type { ReplyView } from '../src/core/view.js';
 import type { IdentityRow, UserRow } from '../src/db/repos/index.js';
 
@@ -133,6 +133,14 @@ export function createAccountViews(options: AccountViewOptions) {
       };
     },
 
+    notHere(): ReplyView {
+      return {
+        tone: 'info',
+        title: 'Link in a private chat',
+        text: 'Send /link in a private chat with me: a code shown in a group could be used by anyone in it.',
+      };
+    },
+
     alone(): ReplyView {
       return {
         tone: 'info',
@@ -144,17 +152,32 @@ export function createAccountViews(options: AccountViewOptions) {
   };
 }
 
+/**
+ * Where a code may be shown: only to the person. Telegram cannot answer one person in a group,
+ * so there a code is given in a private chat only; the other platforms answer ephemerally.
+ */
+function onlyToThePerson(conversation: ConversationRef): boolean {
+  return conversation.platform !== 'telegram' || conversation.extra?.chatType === 'private';
+}
+
 /** Answers an account command (SpawnErrors such as a rate limit propagate to the conversation). */
 export function createAccountConversation(accounts: AccountService, options: AccountViewOptions) {
   const views = createAccountViews(options);
-  return async (who: AccountHolder, command: AccountCommand): Promise<ConversationResult> => {
+  return async (
+    who: AccountHolder,
+    command: AccountCommand,
+    conversation: ConversationRef,
+  ): Promise<ConversationResult> => {
     if (command.kind === 'unlink') {
       const outcome = await accounts.unlink(who);
       return {
         replies: [outcome.kind === 'alone' ? views.alone() : views.unlinked(who.platform, outcome.remaining)],
       };
     }
-    if (command.code === undefined) return { replies: [views.codeIssued(await accounts.issue(who))] };
+    if (command.code === undefined) {
+      if (!onlyToThePerson(conversation)) return { replies: [views.notHere()] };
+      return { replies: [views.codeIssued(await accounts.issue(who))] };
+    }
     const outcome = await accounts.redeem(who, command.code);
     switch (outcome.kind) {
       case 'linked':

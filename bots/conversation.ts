@@ -211,7 +211,7 @@ export function createConversation(deps: ConversationDeps): ConversationHandler 
           // The web chat is the person's one-to-one chat with the bot, as a Slack DM is.
           const bareWords = checked.platform === 'web';
           const accountCommand = account && parseAccountCommand(checked.text, { bareWords });
-          if (accountCommand) return account(checked, accountCommand);
+          if (accountCommand) return account(checked, accountCommand, checked.conversation);
           return dispatch(checked, parseCommand(checked.text, { bareWords }));
         },
       ),

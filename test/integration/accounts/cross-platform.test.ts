@@ -112,6 +112,12 @@ describe('one account on Telegram, Slack and the web chat', () => {
     const aliceBefore = (await accountOf('slack', ACME.teamId, ALICE.user))!;
     expect(aliceBefore).not.toBe(tomAccount);
 
+    // In a Telegram group a code would be seen by everyone: none is given there.
+    const club = telegram.group('Book club');
+    const notHere = await tg(club, tom, '/link', /private chat/);
+    expect(notHere.text).not.toMatch(/Your code|[A-Z2-9]{4}-[A-Z2-9]{4}/);
+    expect(await t.app.repos.accounts.codesOf(tomAccount)).toHaveLength(0);
+
     // Tom asks for a code on Telegram and sends it from Slack, where he is Alice.
     const issued = await tg(chat, tom, '/link', /Your code/);
     const code = codeIn(issued.text ?? '');
