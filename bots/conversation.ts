@@ -1,3 +1,4 @@
+import type { AccountService } from '../src/accounts/service.js';
 import { effectivePlan } from '../src/billing/plans.js';
 import type { BillingService } from '../src/billing/service.js';
 import type { ConversationHandler, ConversationResult } from '../src/core/conversation.js';
@@ -8,6 +9,7 @@ import { isSpawnError, SpawnError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import type { SessionLifecycle } from '../src/spawn/lifecycle.js';
 import type { Requester, SpawnService } from '../src/spawn/service.js';
+import { createAccountConversation, parseAccountCommand } from './account.js';
 import {
   type BillingConversation,
   createBillingConversation,
@@ -25,6 +27,8 @@ export interface ConversationDeps {
   logger: Logger;
   /** Plans and purchases; absent or disabled with billing off. */
   billing?: BillingService;
+  /** `link` / `unlink`: one account across platforms; absent, those words are not commands. */
+  accounts?: AccountService;
   now?: () => Date;
 }
 
@@ -34,6 +38,9 @@ export function createConversation(deps: ConversationDeps): ConversationHandler 
   const now = deps.now ?? (() => new Date());
   const billing = deps.billing?.enabled ? deps.billing : undefined;
   const shop: BillingConversation | undefined = billing ? createBillingConversation(billing) : undefined;
+  const account = deps.accounts
+    ? createAccountConversation(deps.accounts, { billing: billing !== undefined })
+    : undefined;
 
   async function purchaseContext(
     requester: Requester,
@@ -205,7 +212,10 @@ export function createConversation(deps: ConversationDeps): ConversationHandler 
         () => {
           const checked = checkText(message);
           // The web chat is the person's one-to-one chat with the bot, as a Slack DM is.
-          return dispatch(checked, parseCommand(checked.text, { bareWords: checked.platform === 'web' }));
+          const bareWords = checked.platform === 'web';
+          const accountCommand = account && parseAccountCommand(checked.text, { bareWords });
+          if (accountCommand) return account(checked, accountCommand, checked.conversation);
+          return dispatch(checked, parseCommand(checked.text, { bareWords }));
         },
       ),
     handleAction: (action) =>

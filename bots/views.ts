@@ -149,6 +149,7 @@ export function createViews(options: ViewOptions) {
           'Any other message here: a change to the app of this conversation',
           '/status [id]: where an app is',
           '/list: your apps',
+          '/link: one account (plan, credits, apps) on several platforms; /unlink undoes it',
           '/stop [id]: stop an app',
           '/extend [id]: give an app more time',
           '/help: this message',
@@ -216,10 +217,13 @@ export function createViews(options: ViewOptions) {
           text: 'You have no apps yet. Send /spawn <what to build>.',
         };
       }
+      // A linked account's apps come from several platforms: say which is where.
+      const platforms = new Set(sessions.map((s) => s.platform)).size > 1;
       const lines = sessions.map((s) => {
         const left = s.status === 'live' ? timeLeft(s.expiresAt, now) : undefined;
         const where = s.status === 'live' && s.previewUrl ? ` ${s.previewUrl}` : '';
-        return `• ${titleOf(s)} (${s.id}): ${STAGE_LABEL[s.status]}${left ? `, ${left} left` : ''}${where}`;
+        const from = platforms ? ` [${s.platform}]` : '';
+        return `• ${titleOf(s)} (${s.id})${from}: ${STAGE_LABEL[s.status]}${left ? `, ${left} left` : ''}${where}`;
       });
       return { tone: 'info', title: 'Your apps', text: lines.join('\n') };
     },

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { ADAPTER_FACTORIES } from '../adapters/registry.js';
 import { createConversation } from '../bots/conversation.js';
 import { createViews } from '../bots/views.js';
+import { AccountService } from './accounts/service.js';
 import { registerAdminRoutes } from './admin/routes.js';
 import { createBillingGuard } from './billing/guard.js';
 import { resolvePlans } from './billing/plans.js';
@@ -301,6 +302,11 @@ export async function createApp(
         lifecycle,
         views,
         billing: billing.service,
+        accounts: new AccountService({
+          repos,
+          limiter: new SlidingWindowLimiter(redis, config.QUEUE_PREFIX),
+          logger: logger.child({ module: 'accounts' }),
+        }),
         logger: logger.child({ module: 'conversation' }),
       }),
       metrics,

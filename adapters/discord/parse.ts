@@ -164,6 +164,8 @@ const SUBCOMMANDS = ['status', 'list', 'stop', 'extend', 'help', 'upgrade', 'buy
  */
 export function isBuildRequest(prompt: string | undefined): boolean {
   const [word = '', ...rest] = (prompt ?? '').trim().split(/\s+/);
+  // `link <code>` / `unlink` (bots/account.ts): a code must never be answered in public.
+  if (/^(link|unlink)$/i.test(word) && rest.join(' ').length <= 9) return false;
   if (!SUBCOMMANDS.includes(word.toLowerCase())) return word !== '';
   return !(rest.length === 0 || (rest.length === 1 && SESSION_ID_PATTERN.test(rest[0]!)));
 }

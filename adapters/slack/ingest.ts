@@ -21,6 +21,8 @@ export const SLACK_EVENTS_PATH = '/slack/events';
 
 /** First words of `/spawn <word>` that are commands, not prompts. */
 const SUBCOMMAND_WORDS = new Set(['status', 'list', 'stop', 'extend', 'help', 'upgrade', 'buy', 'billing']);
+/** `/spawn link <code>` / `/spawn unlink` (bots/account.ts): answered only to the person, never "Queued". */
+const ACCOUNT_WORDS = /^(link|unlink)$/i;
 const ACK_PROMPT_CHARS = 200;
 /** Events the worker acts on; the others are acknowledged and dropped here. */
 const EVENTS = /^(app_mention|message|app_uninstalled|tokens_revoked)$/;
@@ -65,7 +67,7 @@ export function commandAck(command: SlashCommand, busy = false, postable = true)
 /** Whether `/spawn <text>` asks for a build (not a subcommand, not empty). */
 export function startsBuild(text: string): boolean {
   const first = text.split(/\s+/)[0]?.toLowerCase() ?? '';
-  return text !== '' && !SUBCOMMAND_WORDS.has(first);
+  return text !== '' && !SUBCOMMAND_WORDS.has(first) && !ACCOUNT_WORDS.test(first);
 }
 
 /** An HTTP answer, independent of the server that sends it. */

@@ -20,6 +20,7 @@ export function telegramCommands(billing: boolean): BotCommand[] {
     { command: 'list', description: 'Your apps' },
     { command: 'stop', description: 'Stop an app' },
     { command: 'extend', description: 'Give an app more time' },
+    { command: 'link', description: 'One account on several platforms' },
     { command: 'help', description: 'What I can do' },
     { command: 'start', description: 'Start here' },
     ...(billing

@@ -229,6 +229,25 @@ export const slackInstallations = pgTable('slack_installations', {
   updatedAt: updatedAt(),
 });
 
+/**
+ * One-time codes that join another platform's identity to an account (`link`). Only a hash of
+ * the code is kept; a code works once and until `expires_at`.
+ */
+export const linkCodes = pgTable(
+  'link_codes',
+  {
+    codeHash: text('code_hash').primaryKey(),
+    /** The account the code joins others to. */
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('link_codes_user_idx').on(t.userId), index('link_codes_expires_idx').on(t.expiresAt)],
+);
+
 export const schema = {
   users,
   identities,
@@ -239,4 +258,5 @@ export const schema = {
   auditLog,
   webMessages,
   slackInstallations,
+  linkCodes,
 };

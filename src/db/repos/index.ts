@@ -1,4 +1,5 @@
 import type { Db } from '../client.js';
+import { AccountsRepo } from './accounts.js';
 import { AdminRepo } from './admin.js';
 import { AuditRepo } from './audit.js';
 import { BuildsRepo } from './builds.js';
@@ -9,6 +10,7 @@ import { SlackInstallationsRepo } from './slack-installations.js';
 import { UsersRepo } from './users.js';
 import { WebMessagesRepo } from './web-messages.js';
 
+export type { LinkCodeRow, MergedAccountPatch } from './accounts.js';
 export type { AuditEntry, AuditRow } from './audit.js';
 export type { BuildPatch, BuildRow, FileEntry, Finding, NewBuild } from './builds.js';
 export type { NewPayment, PaymentRow } from './payments.js';
@@ -28,6 +30,7 @@ export interface Repos {
   readonly webMessages: WebMessagesRepo;
   readonly admin: AdminRepo;
   readonly slackInstallations: SlackInstallationsRepo;
+  readonly accounts: AccountsRepo;
   /** Runs `fn` in one transaction with repositories bound to it. */
   transaction<T>(fn: (repos: Repos) => Promise<T>): Promise<T>;
 }
@@ -43,6 +46,7 @@ export function createRepos(db: Db): Repos {
     webMessages: new WebMessagesRepo(db),
     admin: new AdminRepo(db),
     slackInstallations: new SlackInstallationsRepo(db),
+    accounts: new AccountsRepo(db),
     transaction: (fn) => db.transaction((tx) => fn(createRepos(tx as unknown as Db))),
   };
 }
