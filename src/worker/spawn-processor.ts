@@ -349,7 +349,7 @@ class BuildRun {
         })) ?? this.session;
     }
     this.deployingOn = undefined;
-    await repos.builds.update(buildId, { status: 'succeeded', deployedAt: now, finishedAt: now });
+    await repos.builds.succeed(buildId, { deployedAt: now, finishedAt: now });
     const notes = [
       result.summary || 'your app is live',
       ...(repaired > 0 ? [repairedNote(repaired)] : []),
