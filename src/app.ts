@@ -50,6 +50,9 @@ import { SpawnService } from './spawn/service.js';
 import { createBundleStore } from './storage/index.js';
 import type { BundleStore } from './storage/types.js';
 import { initTracing } from './tracing.js';
+import { ExportLinks } from './versions/export-link.js';
+import { registerExportRoutes } from './versions/routes.js';
+import { VersionService } from './versions/service.js';
 import { createInboundProcessor } from './worker/inbound-processor.js';
 import { createNotifyProcessor } from './worker/notify-processor.js';
 import { createRedisPollGate } from './worker/poll-gate.js';
@@ -281,6 +284,15 @@ export async function createApp(
     logger: logger.child({ module: 'spawn' }),
     ...(billing.guard ? { guard: billing.guard } : {}),
   });
+  const versions = new VersionService({
+    repos,
+    queues,
+    notifier,
+    store,
+    links: new ExportLinks(cookieSecret, config.PUBLIC_URL),
+    spawn,
+    logger: logger.child({ module: 'versions' }),
+  });
   const views = createViews({
     builderLabel: builder.label,
     offline: builder.name === 'offline',
@@ -295,6 +307,7 @@ export async function createApp(
         spawn,
         views,
         billing: billing.service,
+        versions,
         logger: logger.child({ module: 'conversation' }),
       }),
       metrics,
@@ -357,6 +370,7 @@ export async function createApp(
   if (roles.web) {
     await registerIpRateLimit(server, redis, { perMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE, prefix });
     for (const adapter of adapters) await adapter.registerRoutes?.(server);
+    await registerExportRoutes(server, versions);
     if (config.ADMIN_TOKEN) {
       await registerAdminRoutes(server, {
         token: config.ADMIN_TOKEN,

@@ -29,6 +29,7 @@ import { packBundle, unpackBundle } from '../storage/bundle.js';
 import type { BundleStore, StoredBundle } from '../storage/types.js';
 import { MINUTE_MS } from '../util/time.js';
 import { deployStoredBuild, recordDeployment } from './deploy-build.js';
+import { restoreVersion } from './restore-version.js';
 import { runStage } from './stage.js';
 import {
   PREVIEW_WAIT_MARGIN_MS,
@@ -242,14 +243,19 @@ class BuildRun {
     await this.advance('building');
     await this.emit('building', STAGE_PERCENT.buildingStart, `starting ${builder.label}`);
 
-    const previousFiles = this.first ? undefined : await this.previousFiles();
+    // A rollback reads an earlier version back from the store: no model call, no cost.
+    const rollback = this.build.rollbackOf !== null;
+    const buildApp: Builder['build'] = rollback
+      ? () => restoreVersion(repos, this.deps.store, this.build)
+      : (request) => builder.build(request);
+    const previousFiles = this.first || rollback ? undefined : await this.previousFiles();
     const user = await repos.users.get(this.session.userId);
     const limits = user ? this.deps.limits.limitsFor(user) : undefined;
     const span = STAGE_PERCENT.buildingEnd - STAGE_PERCENT.buildingStart;
     let lastEmit = Promise.resolve();
     let stageStarted = performance.now();
     let result = await runStage(timeouts.buildMs, 'ERR_BUILD_TIMEOUT', signal, (stageSignal) =>
-      builder.build({
+      buildApp({
         sessionId: this.session.id,
         buildId,
         prompt: this.build.prompt,
