@@ -178,6 +178,8 @@ export function createViews(options: ViewOptions) {
           '/list: your apps',
           '/stop [id]: stop an app',
           '/extend [id]: give an app more time',
+          '/versions [id]: the versions of an app; /rollback <n>: run version n again',
+          '/export [id]: download the source of an app',
           '/help: this message',
           '',
           options.billing
