@@ -13,9 +13,23 @@ export type Command =
   | { readonly kind: 'upgrade' }
   | { readonly kind: 'buy' }
   | { readonly kind: 'billing' }
+  | { readonly kind: 'versions'; readonly sessionId?: string } // `/versions [id]`: the app's versions
+  | { readonly kind: 'rollback'; readonly version: number; readonly sessionId?: string } // `/rollback <n> [id]`
+  | { readonly kind: 'export'; readonly sessionId?: string } // `/export [id]`: a download of the source
   | { readonly kind: 'unknown'; readonly name: string };
 
-const SUBCOMMANDS = ['status', 'list', 'stop', 'extend', 'help', 'upgrade', 'buy', 'billing'] as const;
+const SUBCOMMANDS = [
+  'status',
+  'list',
+  'stop',
+  'extend',
+  'help',
+  'upgrade',
+  'buy',
+  'billing',
+  'versions',
+  'export',
+] as const;
 const NO_ARGUMENT: readonly Subcommand[] = ['list', 'help', 'upgrade', 'buy', 'billing'];
 const PROVIDERS: readonly ProviderName[] = ['local', 'railway', 'render'];
 type Subcommand = (typeof SUBCOMMANDS)[number];
@@ -49,7 +63,15 @@ function spawnCommand(rest: string): Command {
 }
 
 /** Words that, typed alone in a one-to-one chat with the bot, mean the command of that name. */
-export const BARE_COMMAND_WORDS = ['status', 'list', 'stop', 'extend', 'help'] as const;
+export const BARE_COMMAND_WORDS = ['status', 'list', 'stop', 'extend', 'help', 'versions', 'export'] as const;
+
+/** `2` or `2 abc123` after `rollback`; undefined for anything else (`rollback the colours`). */
+function rollbackCommand(rest: string): Command | undefined {
+  const m = /^v?(\d{1,6})(?:\s+(\S+))?$/i.exec(rest.trim());
+  if (!m || Number(m[1]) < 1) return undefined;
+  if (m[2] && !SESSION_ID_PATTERN.test(m[2])) return undefined;
+  return { kind: 'rollback', version: Number(m[1]), ...(m[2] ? { sessionId: m[2] } : {}) };
+}
 
 export interface ParseOptions {
   /**
@@ -61,6 +83,8 @@ export interface ParseOptions {
 
 /** `stop` or `stop abc123` alone → `/stop` or `/stop abc123`; anything else unchanged. */
 function bareWordCommand(text: string): string {
+  const rollback = /^rollback\s+(.+)$/i.exec(text.trim());
+  if (rollback && rollbackCommand(rollback[1]!)) return `/rollback ${rollback[1]!.trim()}`;
   const m = /^(\w+)(?:\s+(\S+))?$/.exec(text.trim());
   if (!m) return text;
   const word = m[1]!.toLowerCase();
@@ -82,6 +106,10 @@ export function parseCommand(raw: string, options: ParseOptions = {}): Command {
   if (name === 'spawn' || name === 'new') {
     const [word = '', ...more] = rest.split(/\s+/);
     const lower = word.toLowerCase();
+    if (lower === 'rollback') {
+      const rollback = rollbackCommand(more.join(' '));
+      if (rollback) return rollback;
+    }
     if ((SUBCOMMANDS as readonly string[]).includes(lower)) {
       const sub = subcommand(lower as Subcommand, more.join(' '));
       if (sub) return sub;
@@ -89,6 +117,8 @@ export function parseCommand(raw: string, options: ParseOptions = {}): Command {
     return spawnCommand(rest);
   }
   if (name === 'start') return { kind: 'help' };
+  if (name === 'rollback')
+    return rollbackCommand(rest) ?? { kind: 'unknown', name: `rollback ${rest}`.trim() };
   if ((SUBCOMMANDS as readonly string[]).includes(name)) {
     return subcommand(name as Subcommand, rest) ?? { kind: 'unknown', name: `${name} ${rest}`.trim() };
   }

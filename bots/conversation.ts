@@ -9,6 +9,7 @@ import { isSpawnError, SpawnError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import type { SessionLifecycle } from '../src/spawn/lifecycle.js';
 import type { Requester, SpawnService } from '../src/spawn/service.js';
+import type { VersionService } from '../src/versions/service.js';
 import { createAccountConversation, parseAccountCommand } from './account.js';
 import {
   type BillingConversation,
@@ -29,6 +30,8 @@ export interface ConversationDeps {
   billing?: BillingService;
   /** `link` / `unlink`: one account across platforms; absent, those words are not commands. */
   accounts?: AccountService;
+  /** Versions, rollback and export. */
+  versions?: VersionService;
   now?: () => Date;
 }
 
@@ -126,6 +129,48 @@ export function createConversation(deps: ConversationDeps): ConversationHandler 
     return { replies: [await shop.billingPage(ctx)] };
   }
 
+  function versionService(): VersionService {
+    if (!deps.versions) throw new SpawnError('ERR_CONFIG', 'versions are not wired');
+    return deps.versions;
+  }
+
+  async function rollback(
+    requester: Requester,
+    conversation: ConversationRef,
+    version: number,
+    idempotencyKey: string,
+    sessionId: string | undefined,
+    correlationId?: string,
+  ): Promise<ConversationResult> {
+    const outcome = await versionService().rollback({
+      ...requester,
+      conversation,
+      version,
+      idempotencyKey,
+      ...(sessionId ? { sessionId } : {}),
+      ...(correlationId ? { correlationId } : {}),
+    });
+    return {
+      replies: [views.rollingBack(outcome.session, outcome.build.rollbackOf ?? version, outcome.duplicate)],
+      spawn: {
+        sessionId: outcome.session.id,
+        buildId: outcome.build.id,
+        iteration: outcome.build.iteration,
+        duplicate: outcome.duplicate,
+      },
+    };
+  }
+
+  async function exportApp(
+    requester: Requester,
+    conversation: ConversationRef,
+    sessionId: string | undefined,
+  ): Promise<ConversationResult> {
+    const offer = await versionService().exportLink(requester, conversation, sessionId);
+    if (!offer) return { replies: [views.noSession()] };
+    return { replies: [views.exportReady(offer.session, offer.version, offer.url, offer.expiresAt, now())] };
+  }
+
   async function dispatch(message: IncomingMessage, command: Command): Promise<ConversationResult> {
     const requester: Requester = { platform: message.platform, teamId: message.teamId, user: message.user };
     switch (command.kind) {
@@ -153,6 +198,22 @@ export function createConversation(deps: ConversationDeps): ConversationHandler 
         if (!session) return { replies: [views.noSession()] };
         return extend(requester, message.conversation, session.id);
       }
+      case 'versions': {
+        const found = await versionService().list(requester, message.conversation, command.sessionId);
+        if (!found) return { replies: [views.noSession()] };
+        return { replies: [views.versions(found.session, found.versions, now())] };
+      }
+      case 'rollback':
+        return rollback(
+          requester,
+          message.conversation,
+          command.version,
+          message.idempotencyKey,
+          command.sessionId,
+          message.correlationId,
+        );
+      case 'export':
+        return exportApp(requester, message.conversation, command.sessionId);
       case 'spawn':
       case 'message': {
         const prompt = command.kind === 'spawn' ? command.prompt : command.text;
@@ -190,6 +251,17 @@ export function createConversation(deps: ConversationDeps): ConversationHandler 
         return purchase('upgrade', requester, action.conversation);
       case 'buy':
         return purchase('buy', requester, action.conversation);
+      case 'undo':
+        if (action.version === undefined) return { replies: [views.unknownCommand('undo')] };
+        return rollback(
+          requester,
+          action.conversation,
+          action.version,
+          action.idempotencyKey,
+          action.sessionId,
+        );
+      case 'export':
+        return exportApp(requester, action.conversation, action.sessionId);
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Button, ReplyView, Stage, ViewField } from '../src/core/view.js';
-import type { SessionRow } from '../src/db/repos/index.js';
+import type { BuildRow, SessionRow } from '../src/db/repos/index.js';
 import type { SpawnError } from '../src/errors.js';
 import type { StatusInput, StatusViews } from '../src/notify/views.js';
 import type { PlanLimits } from '../src/spawn/limits.js';
@@ -43,10 +43,28 @@ export function createViews(options: ViewOptions) {
     return buttons;
   }
 
+  /** Undo (back to the version before this card's) and Export, on the card of a live version. */
+  function versionControls(session: SessionRow, build: BuildRow | undefined): Button[] {
+    const buttons: Button[] = [];
+    const version = build?.version ?? undefined;
+    if (version && version > 1) {
+      buttons.push({
+        kind: 'action',
+        label: 'Undo',
+        action: 'undo',
+        sessionId: session.id,
+        version: version - 1,
+      });
+    }
+    buttons.push({ kind: 'action', label: 'Export', action: 'export', sessionId: session.id });
+    return buttons;
+  }
+
   function fields(input: StatusInput, stage: Stage): ViewField[] {
     const { session, build, now } = input;
     const out: ViewField[] = [{ label: 'Stage', value: STAGE_LABEL[stage] }];
-    if (build && build.iteration > 1) out.push({ label: 'Change', value: `#${build.iteration}` });
+    if (build?.version) out.push({ label: 'Version', value: String(build.version) });
+    else if (build && build.iteration > 1) out.push({ label: 'Change', value: `#${build.iteration}` });
     const left = session.status === 'live' ? timeLeft(session.expiresAt, now) : undefined;
     if (left) out.push({ label: 'Time left', value: left });
     out.push({ label: 'Cost so far', value: formatUsd(input.sessionCostMicroUsd) });
@@ -91,14 +109,23 @@ export function createViews(options: ViewOptions) {
       switch (event.stage) {
         case 'live': {
           const until = session.expiresAt ? ` until ${formatClock(session.expiresAt, now)}` : '';
-          const change =
-            build && build.iteration > 1 ? `Change #${build.iteration} is live` : 'Your app is live';
+          const rollback = build?.rollbackOf ?? undefined;
+          const change = rollback
+            ? `Rolled back to version ${rollback}`
+            : build && build.iteration > 1
+              ? `Change #${build.iteration} is live`
+              : 'Your app is live';
+          const summary = build?.summary && !rollback ? `\n${build.summary}` : '';
           return {
             tone: 'success',
             title: `${title} is ready`,
-            text: `${change}: ${session.previewUrl}\nIt runs${until}.${build?.summary ? `\n${build.summary}` : ''}`,
+            text: `${change}: ${session.previewUrl}\nIt runs${until}.${summary}`,
             fields: fields(input, 'live'),
-            buttons: [...controls(session, true), ...(input.upgrade ? [input.upgrade] : [])],
+            buttons: [
+              ...controls(session, true),
+              ...versionControls(session, build),
+              ...(input.upgrade ? [input.upgrade] : []),
+            ],
             footer,
             sessionId: session.id,
             ...(session.expiresAt ? { expiresAt: session.expiresAt.toISOString() } : {}),
@@ -152,6 +179,8 @@ export function createViews(options: ViewOptions) {
           '/link: one account (plan, credits, apps) on several platforms; /unlink undoes it',
           '/stop [id]: stop an app',
           '/extend [id]: give an app more time',
+          '/versions [id]: the versions of an app; /rollback <n>: run version n again',
+          '/export [id]: download the source of an app',
           '/help: this message',
           '',
           options.billing
@@ -247,6 +276,50 @@ export function createViews(options: ViewOptions) {
           : `It will run for ${formatDuration(session.ttlMinutes * 60_000)} once it is live.`,
         sessionId: session.id,
         ...(until ? { expiresAt: until.toISOString() } : {}),
+      };
+    },
+
+    versions(session: SessionRow, versions: readonly BuildRow[], now: Date): ReplyView {
+      const current = versions.at(-1)?.version;
+      const lines = versions.map((b) => {
+        const at = b.deployedAt ?? b.finishedAt ?? b.createdAt;
+        const what = b.rollbackOf
+          ? `Rolled back to version ${b.rollbackOf}`
+          : truncate(b.summary || b.prompt, 80);
+        return `${b.version}. ${formatClock(at, now)}: ${what}${b.version === current ? ' (running)' : ''}`;
+      });
+      return {
+        tone: 'info',
+        title: `${titleOf(session)}: versions`,
+        text:
+          versions.length === 0
+            ? 'No version is live yet.'
+            : `${lines.join('\n')}\n\nSend /rollback <number> to run an earlier version again.`,
+        buttons: versions.length > 0 ? versionControls(session, undefined) : [],
+        footer: `App id ${session.id}.`,
+        sessionId: session.id,
+        ephemeral: true,
+      };
+    },
+
+    rollingBack(session: SessionRow, version: number, duplicate: boolean): ReplyView {
+      return {
+        tone: 'progress',
+        title: duplicate ? 'Already on it' : 'Rolling back',
+        text: `Rolling back ${titleOf(session)} to version ${version}. I will post here when it is live.`,
+        sessionId: session.id,
+        ephemeral: true,
+      };
+    },
+
+    exportReady(session: SessionRow, version: number, url: string, expiresAt: Date, now: Date): ReplyView {
+      return {
+        tone: 'success',
+        title: `Download ${titleOf(session)}`,
+        text: `Version ${version}, the source as it runs, with a README on how to start it: ${url}\nThe link works until ${formatClock(expiresAt, now)}.`,
+        buttons: [{ kind: 'link', label: 'Download (zip)', url }],
+        sessionId: session.id,
+        ephemeral: true,
       };
     },
 

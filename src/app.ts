@@ -52,6 +52,9 @@ import { SpawnService } from './spawn/service.js';
 import { createBundleStore } from './storage/index.js';
 import type { BundleStore } from './storage/types.js';
 import { initTracing } from './tracing.js';
+import { ExportLinks } from './versions/export-link.js';
+import { registerExportRoutes } from './versions/routes.js';
+import { VersionService } from './versions/service.js';
 import { createInboundProcessor } from './worker/inbound-processor.js';
 import { createNotifyProcessor } from './worker/notify-processor.js';
 import { createRedisPollGate } from './worker/poll-gate.js';
@@ -287,6 +290,15 @@ export async function createApp(
     ...(billing.guard ? { guard: billing.guard } : {}),
   });
   const lifecycle = new SessionLifecycle({ repos, queues, notifier, limits });
+  const versions = new VersionService({
+    repos,
+    queues,
+    notifier,
+    store,
+    links: new ExportLinks(cookieSecret, config.PUBLIC_URL),
+    spawn,
+    logger: logger.child({ module: 'versions' }),
+  });
   const views = createViews({
     builderLabel: builder.label,
     offline: builder.name === 'offline',
@@ -307,6 +319,7 @@ export async function createApp(
           limiter: new SlidingWindowLimiter(redis, config.QUEUE_PREFIX),
           logger: logger.child({ module: 'accounts' }),
         }),
+        versions,
         logger: logger.child({ module: 'conversation' }),
       }),
       metrics,
@@ -369,6 +382,7 @@ export async function createApp(
   if (roles.web) {
     await registerIpRateLimit(server, redis, { perMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE, prefix });
     for (const adapter of adapters) await adapter.registerRoutes?.(server);
+    await registerExportRoutes(server, versions);
     if (config.ADMIN_TOKEN) {
       await registerAdminRoutes(server, {
         token: config.ADMIN_TOKEN,

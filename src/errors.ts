@@ -64,6 +64,10 @@ export const ERRORS = {
   },
   ERR_SESSION_ENDED: { kind: 'invalid', status: 409, message: 'That app has already ended.' },
   ERR_EXTEND_LIMIT: { kind: 'budget', status: 409, message: 'This app cannot be extended any further.' },
+  ERR_VERSION_NOT_FOUND: { kind: 'not_found', status: 404, message: 'This app has no such version.' },
+  ERR_VERSION_CURRENT: { kind: 'invalid', status: 409, message: 'That version is the one running now.' },
+  ERR_NOT_LIVE: { kind: 'invalid', status: 409, message: 'The app is not live yet; try again when it is.' },
+  ERR_EXPORT_LINK: { kind: 'auth', status: 403, message: 'This download link is invalid or has expired.' },
 
   ERR_BUILD_FAILED: { kind: 'invalid', status: 500, message: 'The app could not be built.' },
   ERR_BUILD_TIMEOUT: { kind: 'unavailable', status: 504, message: 'Building the app took too long.' },

@@ -158,6 +158,7 @@ export function createInteractionHandler(deps: InteractionHandlerDeps) {
       conversation: { platform: 'discord', teamId: i.guildId ?? '', channelId: i.channelId },
       action: i.action,
       sessionId: i.sessionId,
+      ...(i.version !== undefined ? { version: i.version } : {}),
       idempotencyKey: i.id,
     });
     // Refusals (not the owner) and purchase links are for the person who pressed only.

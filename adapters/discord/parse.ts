@@ -1,5 +1,5 @@
 import type { PlatformUser } from '../../src/core/platform.js';
-import type { ActionId } from '../../src/core/view.js';
+import { ACTION_IDS, type ActionId, parseActionTarget } from '../../src/core/view.js';
 import { SpawnError } from '../../src/errors.js';
 import { SESSION_ID_PATTERN } from '../../src/spawn/ids.js';
 
@@ -15,7 +15,7 @@ export const INTERACTION_TYPE = {
 /** Channel types that are threads: announcement, public and private threads. */
 const THREAD_CHANNEL_TYPES: readonly number[] = [10, 11, 12];
 const SNOWFLAKE = /^\d{5,25}$/;
-const ACTIONS: readonly ActionId[] = ['stop', 'extend', 'upgrade', 'buy', 'pay-extend'];
+const ACTIONS = ACTION_IDS;
 /** Discord caps custom_id at 100 characters; ours are `action:sessionId`. */
 const CUSTOM_ID_MAX = 100;
 const TOKEN_MAX = 1000;
@@ -44,6 +44,8 @@ export type ParsedInteraction =
       readonly action: ActionId;
       /** Empty for actions about no app (upgrade, buy). */
       readonly sessionId: string;
+      /** Undo: the version it goes back to. */
+      readonly version?: number;
       /** The message that holds the button. */
       readonly messageId: string | undefined;
     });
@@ -79,13 +81,18 @@ function userOf(body: Json): PlatformUser {
 }
 
 /** `stop:k7fq2m9xwd` → the action and the session it is about. */
-export function parseCustomId(customId: string): { action: ActionId; sessionId: string } | undefined {
+export function parseCustomId(
+  customId: string,
+): { action: ActionId; sessionId: string; version?: number } | undefined {
   if (customId.length > CUSTOM_ID_MAX) return undefined;
-  const m = /^([a-z-]+):([a-z0-9]*)$/.exec(customId);
+  const m = /^([a-z-]+):([a-z0-9]*(?:\.\d+)?)$/.exec(customId);
   if (!m) return undefined;
   const action = m[1] as ActionId;
-  const sessionId = m[2]!;
-  if (!ACTIONS.includes(action)) return undefined;
+  const target = parseActionTarget(m[2]!);
+  if (!target || !ACTIONS.includes(action)) return undefined;
+  // Undo names the version it goes back to; nothing else names one.
+  if ((action === 'undo') !== (target.version !== undefined)) return undefined;
+  const { sessionId } = target;
   // Purchases of a plan or credits are about no app; every other action names one.
   const needsSession = action !== 'upgrade' && action !== 'buy';
   if (
@@ -94,7 +101,7 @@ export function parseCustomId(customId: string): { action: ActionId; sessionId: 
       : sessionId !== '' && !SESSION_ID_PATTERN.test(sessionId)
   )
     return undefined;
-  return { action, sessionId };
+  return { action, sessionId, ...(target.version !== undefined ? { version: target.version } : {}) };
 }
 
 /** The string option `name` of a chat-input command, if present. */
@@ -155,7 +162,18 @@ export function parseInteraction(body: unknown, applicationId: string): ParsedIn
   return bad(`type ${String(type)} is not handled`);
 }
 
-const SUBCOMMANDS = ['status', 'list', 'stop', 'extend', 'help', 'upgrade', 'buy', 'billing'];
+const SUBCOMMANDS = [
+  'status',
+  'list',
+  'stop',
+  'extend',
+  'help',
+  'upgrade',
+  'buy',
+  'billing',
+  'versions',
+  'export',
+];
 
 /**
  * Whether `/spawn prompt:<text>` asks for a build (answered in public: the status card is for
@@ -166,6 +184,7 @@ export function isBuildRequest(prompt: string | undefined): boolean {
   const [word = '', ...rest] = (prompt ?? '').trim().split(/\s+/);
   // `link <code>` / `unlink` (bots/account.ts): a code must never be answered in public.
   if (/^(link|unlink)$/i.test(word) && rest.join(' ').length <= 9) return false;
+  // `rollback 2` is answered like a change: its card is for everyone in the channel.
   if (!SUBCOMMANDS.includes(word.toLowerCase())) return word !== '';
   return !(rest.length === 0 || (rest.length === 1 && SESSION_ID_PATTERN.test(rest[0]!)));
 }

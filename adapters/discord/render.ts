@@ -1,4 +1,4 @@
-import { type Button, type ReplyView, textProgressBar } from '../../src/core/view.js';
+import { actionTarget, type Button, type ReplyView, textProgressBar } from '../../src/core/view.js';
 
 /** Discord's limits on what one message may hold. */
 const LIMITS = {
@@ -88,8 +88,11 @@ export function escapeMarkdown(text: string): string {
 }
 
 /** `stop:k7fq2m9xwd`: what a button asks for, within Discord's 100 characters. */
-export function customIdFor(action: string, sessionId: string): string {
-  return truncate(`${action}:${sessionId}`, LIMITS.customId);
+export function customIdFor(action: string, sessionId: string, version?: number): string {
+  return truncate(
+    `${action}:${actionTarget({ sessionId, ...(version === undefined ? {} : { version }) })}`,
+    LIMITS.customId,
+  );
 }
 
 function renderButton(button: Button): DiscordButton | undefined {
@@ -101,7 +104,7 @@ function renderButton(button: Button): DiscordButton | undefined {
   }
   const style =
     button.style === 'danger' ? STYLE.danger : button.style === 'primary' ? STYLE.primary : STYLE.secondary;
-  return { type: 2, style, label, custom_id: customIdFor(button.action, button.sessionId) };
+  return { type: 2, style, label, custom_id: customIdFor(button.action, button.sessionId, button.version) };
 }
 
 /** Up to 5 buttons per row, 5 rows per message. */

@@ -1,6 +1,6 @@
 import type { IncomingAction, IncomingMessage } from '../../src/core/incoming.js';
 import type { ConversationRef } from '../../src/core/platform.js';
-import type { ActionId } from '../../src/core/view.js';
+import { ACTION_IDS, type ActionId, parseActionTarget } from '../../src/core/view.js';
 import { SpawnError } from '../../src/errors.js';
 import type { SlackBody } from './verify.js';
 
@@ -206,7 +206,7 @@ export function parseBlockActions(body: Record<string, unknown>): BlockActions {
 }
 
 /** Words that, alone in a thread reply or DM, mean the command of the same name. */
-export const THREAD_WORDS = ['status', 'list', 'stop', 'extend', 'help'] as const;
+export const THREAD_WORDS = ['status', 'list', 'stop', 'extend', 'help', 'versions', 'export'] as const;
 
 /**
  * Slack's message markup back to plain text: the bot's own mention removed, other mentions,
@@ -232,6 +232,8 @@ export function plainText(text: string, botUserId?: string): string {
 
 /** `status`, `stop abc123`, ... alone → `/status`, `/stop abc123`; anything else unchanged. */
 export function threadWordToCommand(text: string): string {
+  const rollback = /^rollback\s+(v?\d{1,6}(?:\s+[a-z0-9]{6,16})?)$/i.exec(text.trim());
+  if (rollback) return `/rollback ${rollback[1]}`;
   const m = /^(\w+)(?:\s+([a-z0-9]{6,16}))?$/i.exec(text.trim());
   if (!m) return text;
   const word = m[1]!.toLowerCase();
@@ -342,7 +344,7 @@ export function normalizeEvent(envelope: EventEnvelope, botUserId?: string): Eve
 
 /** Action ids of our buttons: `spawnai:stop`, `spawnai:extend`, ...; links are `spawnai:link:<n>`. */
 export const ACTION_PREFIX = 'spawnai:';
-const ACTIONS: readonly ActionId[] = ['stop', 'extend', 'upgrade', 'buy', 'pay-extend'];
+const ACTIONS = ACTION_IDS;
 const SESSION_ID = /^[a-z][a-z0-9]{5,15}$/;
 
 export function actionIdFor(action: ActionId): string {
@@ -361,7 +363,11 @@ export function normalizeAction(payload: BlockActions): ActionDecision {
   if (!first.action_id.startsWith(ACTION_PREFIX)) return { kind: 'ignore', reason: 'not our action' };
   const action = first.action_id.slice(ACTION_PREFIX.length) as ActionId;
   if (!ACTIONS.includes(action)) return { kind: 'ignore', reason: 'a link or unknown action' };
-  const sessionId = first.value ?? '';
+  const target = parseActionTarget(first.value ?? '');
+  if (!target || (action === 'undo') !== (target.version !== undefined)) {
+    return { kind: 'ignore', reason: 'no valid version' };
+  }
+  const { sessionId } = target;
   const needsSession = action !== 'upgrade' && action !== 'buy';
   if (needsSession ? !SESSION_ID.test(sessionId) : sessionId !== '' && !SESSION_ID.test(sessionId)) {
     return { kind: 'ignore', reason: 'no valid session id' };
@@ -383,6 +389,7 @@ export function normalizeAction(payload: BlockActions): ActionDecision {
       conversation: conversationRef(teamId, channelId, threadTs),
       action,
       sessionId,
+      ...(target.version !== undefined ? { version: target.version } : {}),
       idempotencyKey: payload.trigger_id,
     },
   };

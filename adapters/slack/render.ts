@@ -1,4 +1,4 @@
-import { type ReplyView, textProgressBar } from '../../src/core/view.js';
+import { actionTarget, type ReplyView, textProgressBar } from '../../src/core/view.js';
 import { ACTION_PREFIX, actionIdFor } from './normalize.js';
 
 /**
@@ -100,7 +100,7 @@ function buttons(view: ReplyView): Block[] {
         type: 'button',
         action_id: actionIdFor(b.action),
         text: plain(b.label, SLACK_LIMITS.buttonLabelChars),
-        value: clip(b.sessionId, SLACK_LIMITS.buttonValueChars),
+        value: clip(actionTarget(b), SLACK_LIMITS.buttonValueChars),
         ...(b.style ? { style: b.style } : {}),
       });
     }

@@ -177,6 +177,7 @@ export function createHandlers(deps: HandlerDeps): Composer<Context> {
         conversation: conv,
         action: action.action,
         sessionId: action.sessionId,
+        ...(action.version !== undefined ? { version: action.version } : {}),
         idempotencyKey: `cb:${query.id}`,
       });
       const [first] = result.replies;

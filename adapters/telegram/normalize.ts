@@ -129,7 +129,8 @@ export function toIncomingMessage(
   };
 }
 
-const SPAWN_SUBCOMMANDS = /^(status|list|stop|extend|help|upgrade|buy|billing|link|unlink)$/i;
+const SPAWN_SUBCOMMANDS =
+  /^(status|list|stop|extend|help|upgrade|buy|billing|link|unlink|versions|export|rollback)$/i;
 
 /** `/spawn <prompt>` (not `/spawn status`): always a new app, never a change to a thread's one. */
 export function startsNewApp(text: string): boolean {

@@ -1,7 +1,15 @@
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
 import { PLAN_LABEL } from '../../src/billing/plans.js';
 import type { PurchaseKind } from '../../src/billing/signed-link.js';
-import { type ActionId, type Button, type ReplyView, textProgressBar } from '../../src/core/view.js';
+import {
+  ACTION_IDS,
+  type ActionId,
+  actionTarget,
+  type Button,
+  parseActionTarget,
+  type ReplyView,
+  textProgressBar,
+} from '../../src/core/view.js';
 import { SESSION_ID_PATTERN } from '../../src/spawn/ids.js';
 
 /** Telegram's limit on a message's text after entity parsing. */
@@ -29,7 +37,7 @@ const TONE_MARK: Record<ReplyView['tone'], string> = {
   info: 'ℹ️',
 };
 
-const ACTIONS: readonly ActionId[] = ['stop', 'extend', 'upgrade', 'buy', 'pay-extend'];
+const ACTIONS = ACTION_IDS;
 
 /** Escapes text for Telegram's HTML parse mode (the only four characters it requires). */
 export function escapeHtml(s: string): string {
@@ -50,6 +58,8 @@ export interface CallbackAction {
   readonly action: ActionId;
   readonly sessionId: string;
   readonly purchase?: 'pro' | 'team';
+  /** Undo: the version it goes back to. */
+  readonly version?: number;
 }
 
 /**
@@ -62,14 +72,18 @@ export function upgradePlanOf(label: string): 'pro' | 'team' {
 
 /** `stop:abc123`, `upgrade:abc123:team`: well under 64 bytes for any session id. */
 export function callbackData(button: Extract<Button, { kind: 'action' }>): string {
-  const base = `${button.action}:${button.sessionId}`;
+  const base = `${button.action}:${actionTarget(button)}`;
   return button.action === 'upgrade' ? `${base}:${upgradePlanOf(button.label)}` : base;
 }
 
 export function parseCallbackData(data: string | undefined): CallbackAction | undefined {
   if (!data || Buffer.byteLength(data) > CALLBACK_DATA_MAX_BYTES) return undefined;
-  const [action, sessionId = '', purchase, ...rest] = data.split(':');
+  const [action, target = '', purchase, ...rest] = data.split(':');
   if (rest.length > 0 || !ACTIONS.includes(action as ActionId)) return undefined;
+  const parsed = parseActionTarget(target);
+  // Undo names the version it goes back to (`undo:abc123.2`); nothing else names one.
+  if (!parsed || (action === 'undo') !== (parsed.version !== undefined)) return undefined;
+  const { sessionId } = parsed;
   const needsSession = action !== 'upgrade' && action !== 'buy';
   if (
     needsSession
@@ -83,6 +97,7 @@ export function parseCallbackData(data: string | undefined): CallbackAction | un
     action: action as ActionId,
     sessionId,
     ...(purchase === 'pro' || purchase === 'team' ? { purchase } : {}),
+    ...(parsed.version !== undefined ? { version: parsed.version } : {}),
   };
 }
 

@@ -6,7 +6,7 @@ import type { ConversationHandler, ConversationResult } from '../../src/core/con
 import type { InboundContext } from '../../src/core/inbound-handler.js';
 import type { ConversationRef } from '../../src/core/platform.js';
 import { storableText } from '../../src/core/text.js';
-import type { ActionId, ReplyView } from '../../src/core/view.js';
+import { ACTION_IDS, type ActionId, asVersion, type ReplyView } from '../../src/core/view.js';
 import type { Repos } from '../../src/db/repos/index.js';
 import { SpawnError } from '../../src/errors.js';
 import { InboundQueue } from '../../src/queue/inbound.js';
@@ -122,7 +122,7 @@ export function createWebMessageHandler(deps: {
 const SSE_HEARTBEAT_MS = 15_000;
 const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
 const SESSION_ID = /^[a-z][a-z0-9]{5,15}$/;
-const ACTIONS: readonly ActionId[] = ['stop', 'extend', 'upgrade', 'buy', 'pay-extend'];
+const ACTIONS = ACTION_IDS;
 
 const ASSETS: Record<string, string> = {
   '/': 'index.html',
@@ -270,18 +270,22 @@ export async function registerWebRoutes(app: FastifyInstance, options: WebRouteO
   app.post('/api/web/actions', { bodyLimit: 4096 }, async (request: FastifyRequest<{ Body: unknown }>) => {
     requireJson(request);
     const uid = requireUser(request);
-    const body = request.body as { action?: unknown; sessionId?: unknown; clientId?: unknown } | undefined;
+    const body = request.body as
+      | { action?: unknown; sessionId?: unknown; clientId?: unknown; version?: unknown }
+      | undefined;
     const action = body?.action as ActionId;
     // Purchases of a plan or credits are not about one app; every other action names its app.
     const needsSession = action !== 'upgrade' && action !== 'buy';
     const sessionId = typeof body?.sessionId === 'string' ? body.sessionId : '';
+    const version = asVersion(body?.version);
     if (
       !ACTIONS.includes(action) ||
+      (action === 'undo' && version === undefined) ||
       (needsSession ? !SESSION_ID.test(sessionId) : sessionId !== '' && !SESSION_ID.test(sessionId))
     ) {
       throw new SpawnError(
         'ERR_BAD_REQUEST',
-        `Send {"action": ${ACTIONS.map((a) => `"${a}"`).join(' | ')}, "sessionId": string}.`,
+        `Send {"action": ${ACTIONS.map((a) => `"${a}"`).join(' | ')}, "sessionId": string} (and "version": number with "undo").`,
       );
     }
     const result = await options.conversation.handleAction({
@@ -291,6 +295,7 @@ export async function registerWebRoutes(app: FastifyInstance, options: WebRouteO
       conversation: conversationOf(uid),
       action,
       sessionId,
+      ...(action === 'undo' && version !== undefined ? { version } : {}),
       idempotencyKey: `${uid}:${typeof body?.clientId === 'string' ? body.clientId : Date.now()}`,
     });
     return { replies: await deliverWebReplies(messenger, uid, result.replies) };

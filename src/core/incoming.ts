@@ -23,5 +23,7 @@ export interface IncomingAction {
   readonly conversation: ConversationRef;
   readonly action: ActionId;
   readonly sessionId: string;
+  /** Undo: the version to go back to. */
+  readonly version?: number;
   readonly idempotencyKey: string;
 }

@@ -102,6 +102,13 @@ export const builds = pgTable(
     model: text('model'),
     promptVersion: text('prompt_version'),
     summary: text('summary'),
+    /**
+     * The app's version this build became when it went live (1..n over a session's successful
+     * builds); null until then, and for builds that never went live.
+     */
+    version: integer('version'),
+    /** A rollback: the version whose stored bundle this build deploys again (no model call). */
+    rollbackOf: integer('rollback_of'),
     /** This build's status card (iterations get their own in the thread). */
     statusMessage: jsonb('status_message'),
     inputTokens: integer('input_tokens').notNull().default(0),
@@ -126,6 +133,7 @@ export const builds = pgTable(
   (t) => [
     uniqueIndex('builds_request_key_uq').on(t.requestKey),
     uniqueIndex('builds_session_iteration_uq').on(t.sessionId, t.iteration),
+    uniqueIndex('builds_session_version_uq').on(t.sessionId, t.version),
     index('builds_created_idx').on(t.createdAt),
   ],
 );

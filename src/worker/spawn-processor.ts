@@ -24,6 +24,7 @@ import { packBundle, unpackBundle } from '../storage/bundle.js';
 import type { BundleStore, StoredBundle } from '../storage/types.js';
 import { MINUTE_MS } from '../util/time.js';
 import { deployStoredBuild, recordDeployment } from './deploy-build.js';
+import { restoreVersion } from './restore-version.js';
 import { runStage } from './stage.js';
 import {
   PREVIEW_WAIT_MARGIN_MS,
@@ -251,15 +252,20 @@ class BuildRun {
 
   /** The builder writes the app (from the previous version's files on an iteration). */
   private async generate(signal: AbortSignal | undefined): Promise<BuildResult> {
-    const { builder, timeouts } = this.deps;
-    const previousFiles = this.first ? undefined : await this.previousFiles();
+    const { builder, timeouts, repos } = this.deps;
+    // A rollback reads an earlier version back from the store: no model call, no cost.
+    const rollback = this.build.rollbackOf !== null;
+    const buildApp: Builder['build'] = rollback
+      ? () => restoreVersion(repos, this.deps.store, this.build)
+      : (request) => builder.build(request);
+    const previousFiles = this.first || rollback ? undefined : await this.previousFiles();
     const limits = await this.limits();
     this.plan = limits;
     const span = STAGE_PERCENT.buildingEnd - STAGE_PERCENT.buildingStart;
     let lastEmit = Promise.resolve();
     const stageStarted = performance.now();
     const result = await runStage(timeouts.buildMs, 'ERR_BUILD_TIMEOUT', signal, (stageSignal) =>
-      builder.build({
+      buildApp({
         sessionId: this.session.id,
         buildId: this.build.id,
         prompt: this.build.prompt,
@@ -390,7 +396,7 @@ class BuildRun {
         })) ?? this.session;
     }
     this.deployingOn = undefined;
-    await repos.builds.update(this.build.id, { status: 'succeeded', deployedAt: now, finishedAt: now });
+    await repos.builds.succeed(this.build.id, { deployedAt: now, finishedAt: now });
   }
 
   /** The person is told the app is live, with what changed on the way (repairs, another provider). */

@@ -62,11 +62,16 @@ export class WebChatClient {
     return { status: res.status, ...body };
   }
 
-  async act(action: string, sessionId: string) {
+  async act(action: string, sessionId: string, version?: number) {
     const res = await fetch(`${this.baseUrl}/api/web/actions`, {
       method: 'POST',
       headers: this.headers(true),
-      body: JSON.stringify({ action, sessionId, clientId: randomUUID().replaceAll('-', '') }),
+      body: JSON.stringify({
+        action,
+        sessionId,
+        clientId: randomUUID().replaceAll('-', ''),
+        ...(version === undefined ? {} : { version }),
+      }),
     });
     return {
       status: res.status,

@@ -128,7 +128,7 @@
             'data-session': b.sessionId,
             text: b.label,
           });
-          btn.addEventListener('click', () => act(b.action, b.sessionId, btn));
+          btn.addEventListener('click', () => act(b.action, b.sessionId, btn, b.version));
           row.append(btn);
         }
       }
@@ -179,9 +179,11 @@
     return data;
   }
 
-  async function act(action, sessionId, button) {
+  async function act(action, sessionId, button, version) {
     button.disabled = true;
-    const data = await api('/api/web/actions', { action, sessionId, clientId: clientId() });
+    const body = { action, sessionId, clientId: clientId() };
+    if (version !== undefined) body.version = version;
+    const data = await api('/api/web/actions', body);
     for (const r of data?.replies || []) render(r);
     button.disabled = false;
     refreshSessions();

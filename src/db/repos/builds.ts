@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { MessageRef } from '../../core/platform.js';
 import type { BuildStatus } from '../../core/status.js';
 import type { Db } from '../client.js';
@@ -28,7 +28,7 @@ export interface BuildRow extends Omit<RawBuildRow, 'status' | 'files' | 'findin
 
 export type NewBuild = Omit<typeof builds.$inferInsert, 'status' | 'files' | 'findings' | 'statusMessage'>;
 export type BuildPatch = Partial<
-  Omit<BuildRow, 'id' | 'sessionId' | 'iteration' | 'requestKey' | 'createdAt'>
+  Omit<BuildRow, 'id' | 'sessionId' | 'iteration' | 'requestKey' | 'createdAt' | 'version'>
 >;
 
 const toRow = (r: RawBuildRow): BuildRow => r as BuildRow;
@@ -91,6 +91,42 @@ export class BuildsRepo {
     return row && toRow(row);
   }
 
+  /** The session's versions (its builds that went live), oldest first. */
+  async versionsForSession(sessionId: string): Promise<BuildRow[]> {
+    const rows = await this.db
+      .select()
+      .from(builds)
+      .where(and(eq(builds.sessionId, sessionId), isNotNull(builds.version)))
+      .orderBy(asc(builds.version));
+    return rows.map(toRow);
+  }
+
+  async getVersion(sessionId: string, version: number): Promise<BuildRow | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(builds)
+      .where(and(eq(builds.sessionId, sessionId), eq(builds.version, version)));
+    return row && toRow(row);
+  }
+
+  /**
+   * Marks a build succeeded and gives it the session's next version number, in one statement;
+   * a build that has a version already keeps it (a job run again after it went live).
+   */
+  async succeed(id: string, patch: BuildPatch): Promise<BuildRow | undefined> {
+    const [row] = await this.db
+      .update(builds)
+      .set({
+        ...patch,
+        status: 'succeeded',
+        // Qualified by hand: inside the subquery a bare column would name the subquery's own row.
+        version: sql`coalesce("builds"."version", (select coalesce(max(v."version"), 0) + 1 from "builds" v where v."session_id" = "builds"."session_id"))`,
+      })
+      .where(eq(builds.id, id))
+      .returning();
+    return row && toRow(row);
+  }
+
   async unfinishedForSession(sessionId: string): Promise<BuildRow | undefined> {
     const [row] = await this.db
       .select()
@@ -115,13 +151,13 @@ export class BuildsRepo {
     return row && toRow(row);
   }
 
-  /** Builds requested by a user since `since` (daily quota). */
+  /** Builds requested by a user since `since` (daily quota); a rollback builds nothing and is free. */
   async countForUserSince(userId: string, since: Date): Promise<number> {
     const [row] = await this.db
       .select({ n: sql<number>`count(*)::int` })
       .from(builds)
       .innerJoin(sessions, eq(builds.sessionId, sessions.id))
-      .where(and(eq(sessions.userId, userId), gte(builds.createdAt, since)));
+      .where(and(eq(sessions.userId, userId), gte(builds.createdAt, since), isNull(builds.rollbackOf)));
     return row?.n ?? 0;
   }
 

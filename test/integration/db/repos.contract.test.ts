@@ -149,6 +149,32 @@ describe.each(DB_KINDS)('repositories on %s', (kind) => {
     }
   });
 
+  it("numbers a session's successful builds 1..n as versions, skipping failed ones", async () => {
+    const { session } = await newSession();
+    const make = (iteration: number) =>
+      t.repos.builds.createOnce({
+        sessionId: session.id,
+        iteration,
+        requestKey: `v-${session.id}-${iteration}`,
+        jobId: `v-${session.id}-${iteration}`,
+        prompt: `change ${iteration}`,
+        builder: 'offline',
+      });
+    const [b1, b2, b3] = [await make(1), await make(2), await make(3)];
+    await t.repos.builds.succeed(b1!.id, { summary: 'first' });
+    await t.repos.builds.update(b2!.id, { status: 'failed' });
+    const third = await t.repos.builds.succeed(b3!.id, { summary: 'third' });
+    expect(third?.version).toBe(2);
+    // A job run again after its build went live keeps the number it has.
+    expect((await t.repos.builds.succeed(b3!.id, {}))?.version).toBe(2);
+    const versions = await t.repos.builds.versionsForSession(session.id);
+    expect(versions.map((v) => [v.version, v.summary])).toEqual([
+      [1, 'first'],
+      [2, 'third'],
+    ]);
+    expect((await t.repos.builds.getVersion(session.id, 2))?.id).toBe(b3!.id);
+  });
+
   it('records an inbound event once', async () => {
     const id = `evt-${nextId()}`;
     const results = await Promise.all([1, 2, 3].map(() => t.repos.inboundEvents.record('slack', id)));
