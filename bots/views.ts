@@ -102,6 +102,24 @@ export function createViews(options: ViewOptions) {
       };
     },
 
+    endingSoon(session: SessionRow, now: Date): ReplyView {
+      const left = timeLeft(session.expiresAt, now) ?? 'a few minutes';
+      return {
+        tone: 'info',
+        title: `${titleOf(session)} ends in ${left}`,
+        text:
+          `Your app ${session.previewUrl ?? ''} will be destroyed in ${left}. ` +
+          'Extend it to keep it running, or export its source to keep a copy.',
+        buttons: [
+          { kind: 'action', label: 'Extend', action: 'extend', sessionId: session.id, style: 'primary' },
+          { kind: 'action', label: 'Export', action: 'export', sessionId: session.id },
+        ],
+        footer: footerFor(session),
+        sessionId: session.id,
+        ...(session.expiresAt ? { expiresAt: session.expiresAt.toISOString() } : {}),
+      };
+    },
+
     resultMessage(input: StatusInput): ReplyView {
       const { session, event, build, now } = input;
       const title = titleOf(session);

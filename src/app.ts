@@ -483,6 +483,7 @@ export async function createApp(
             store,
             lifecycle,
             notifier,
+            views,
             queues,
             deployTimeoutMs: config.DEPLOY_TIMEOUT_MS,
             limits,

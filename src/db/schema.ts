@@ -73,6 +73,8 @@ export const sessions = pgTable(
     /** Minutes the app lives once it is live (from the plan at creation). */
     ttlMinutes: integer('ttl_minutes').notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /** The end time the "ends soon" notice was sent for; an extension moves the end and re-arms it. */
+    endingNoticeFor: timestamp('ending_notice_for', { withTimezone: true }),
     endedAt: timestamp('ended_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

@@ -22,4 +22,6 @@ export interface StatusViews {
   statusCard(input: StatusInput): ReplyView;
   /** The final result, posted as a new message so the person gets a notification. */
   resultMessage(input: StatusInput): ReplyView;
+  /** Posted once before a live app's time runs out: what is left, and how to keep it. */
+  endingSoon(session: SessionRow, now: Date): ReplyView;
 }

@@ -4,6 +4,7 @@ import type { Repos, SessionRow } from '../db/repos/index.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
+import type { StatusViews } from '../notify/views.js';
 import { isGuarded } from '../provision/resilience/guarded.js';
 import { originOf, type Provider, type ProviderName } from '../provision/types.js';
 import type { JobHandler } from '../queue/error-boundary.js';
@@ -26,6 +27,10 @@ export interface ReapDeps {
   queues: Queues;
   logger: Logger;
   deployTimeoutMs: number;
+  /** The "ends soon" notice's words; without them no notice is sent. */
+  views?: Pick<StatusViews, 'endingSoon'>;
+  /** How long before its end a live app's owner is told (default {@link ENDING_NOTICE_MS}). */
+  endingNoticeMs?: number;
   /** Plans: how long a redeployed app's bundle URL must last. */
   limits?: LimitsPolicy;
   /** An unfinished build whose job is gone for this long is recovered. */
@@ -54,8 +59,13 @@ export type SweepReason = Extract<ReapJobData, { kind: 'sweep' }>['reason'];
  */
 export const CLOUD_POLL_INTERVAL_MS = 10 * MINUTE_MS;
 
+/** A live app's owner is told this long before it is destroyed, with Extend and Export. */
+export const ENDING_NOTICE_MS = 10 * MINUTE_MS;
+
 export interface SweepReport {
   expired: string[];
+  /** Sessions whose owner was told the app ends soon. */
+  endingNotices: string[];
   orphansRemoved: string[];
   restarted: string[];
   recovered: string[];
@@ -104,8 +114,16 @@ async function providersToPoll(deps: ReapDeps, reason: SweepReason): Promise<Map
 }
 
 export async function sweep(deps: ReapDeps, reason: SweepReason = 'manual'): Promise<SweepReport> {
-  const report: SweepReport = { expired: [], orphansRemoved: [], restarted: [], recovered: [], failed: [] };
+  const report: SweepReport = {
+    expired: [],
+    endingNotices: [],
+    orphansRemoved: [],
+    restarted: [],
+    recovered: [],
+    failed: [],
+  };
   await expire(deps, report);
+  await noticeEndingSoon(deps, report);
   const polled = await providersToPoll(deps, reason);
   await removeOrphans(deps, polled, report);
   await restartStopped(deps, polled, report);
@@ -123,6 +141,39 @@ async function expire(deps: ReapDeps, report: SweepReport): Promise<void> {
       report.expired.push(session.id);
     } catch (e) {
       deps.logger.error({ sessionId: session.id, err: describeError(e) }, 'could not expire a session');
+    }
+  }
+}
+
+/**
+ * Tells the owner of each live app that ends within the notice period, once per end time (an
+ * extension moves the end, so a later notice comes again). The post's job id makes it once
+ * across workers and retries (posted before the mark, so a failure loses nothing); the mark in
+ * the database keeps later sweeps from listing the session again.
+ */
+async function noticeEndingSoon(deps: ReapDeps, report: SweepReport): Promise<void> {
+  const { views } = deps;
+  if (!views) return;
+  const now = new Date((deps.now ?? Date.now)());
+  const before = new Date(now.getTime() + (deps.endingNoticeMs ?? ENDING_NOTICE_MS));
+  for (const session of await deps.repos.sessions.listEndingSoon(now, before)) {
+    const end = session.expiresAt;
+    if (!end) continue;
+    try {
+      const jobId = `ending-${session.id}-${end.getTime()}`;
+      await deps.queues.enqueuePost(
+        {
+          kind: 'post',
+          sessionId: session.id,
+          conversation: session.conversation,
+          view: views.endingSoon(session, now),
+        },
+        jobId,
+      );
+      await deps.repos.sessions.claimEndingNotice(session.id, end);
+      report.endingNotices.push(session.id);
+    } catch (e) {
+      deps.logger.error({ sessionId: session.id, err: describeError(e) }, 'could not send the ending notice');
     }
   }
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNotNull, lt, notInArray, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, isNotNull, lt, notInArray, sql } from 'drizzle-orm';
 import type { ConversationRef, MessageRef, Platform } from '../../core/platform.js';
 import {
   ACTIVE_SESSION_STATUSES,
@@ -174,6 +174,44 @@ export class SessionsRepo {
   }
 
   /** Changes fields other than the status. */
+  /** Live sessions that end before `before` and have not been told so for their current end. */
+  async listEndingSoon(now: Date, before: Date, limit = 100): Promise<SessionRow[]> {
+    const rows = await this.db
+      .select()
+      .from(sessions)
+      .where(
+        and(
+          eq(sessions.status, 'live'),
+          isNotNull(sessions.expiresAt),
+          gte(sessions.expiresAt, now),
+          lt(sessions.expiresAt, before),
+          sql`${sessions.endingNoticeFor} is distinct from ${sessions.expiresAt}`,
+        ),
+      )
+      .orderBy(sessions.expiresAt)
+      .limit(limit);
+    return rows.map(toRow);
+  }
+
+  /**
+   * Claims the "ends soon" notice for the session's current end: true for exactly one caller,
+   * however many workers sweep at once; false once claimed or when the end moved meanwhile.
+   */
+  async claimEndingNotice(id: string, expiresAt: Date): Promise<boolean> {
+    const rows = await this.db
+      .update(sessions)
+      .set({ endingNoticeFor: expiresAt })
+      .where(
+        and(
+          eq(sessions.id, id),
+          eq(sessions.expiresAt, expiresAt),
+          sql`${sessions.endingNoticeFor} is distinct from ${sessions.expiresAt}`,
+        ),
+      )
+      .returning({ id: sessions.id });
+    return rows.length === 1;
+  }
+
   async update(id: string, patch: SessionPatch): Promise<SessionRow | undefined> {
     const [row] = await this.db
       .update(sessions)

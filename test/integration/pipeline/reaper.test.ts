@@ -66,6 +66,48 @@ describe('reaper', () => {
     expect(await t.app.providers.get('local')!.status(sessionId)).toBe('missing');
   });
 
+  it('tells the owner once, ten minutes before the end, with Extend and Export; an extension re-arms it', async () => {
+    const client = new WebChatClient(t.url);
+    await client.open();
+    const { sessionId } = await liveApp(client, 'a countdown page for our hackathon');
+    const notices = async () =>
+      (await client.history()).filter((m) => m.role === 'bot' && / ends in /.test(m.view.title));
+
+    // Not yet: the app has longer than the notice period left.
+    await runSweep();
+    expect(await notices()).toHaveLength(0);
+
+    await t.app.repos.sessions.update(sessionId, { expiresAt: new Date(Date.now() + 5 * 60_000) });
+    await runSweep();
+    const [notice] = await until('the ending notice', async () => {
+      const found = await notices();
+      return found.length > 0 ? found : undefined;
+    });
+    expect(notice!.view.text).toMatch(/destroyed in \d+ min/);
+    const labels = (notice!.view.buttons ?? []).map((b) => b.label);
+    expect(labels).toEqual(['Extend', 'Export']);
+
+    // Told once: later sweeps (or another worker's) add nothing.
+    await runSweep();
+    await runSweep();
+    expect(await notices()).toHaveLength(1);
+
+    // The notice's Export button gives the download link.
+    const exported = await client.act('export', sessionId);
+    expect(exported.replies?.some((r) => r.view.title.startsWith('Download'))).toBe(true);
+
+    // Its Extend button moves the end; a new end near again gets a new notice.
+    const extended = await client.act('extend', sessionId);
+    expect(extended.status).toBe(200);
+    const after = await t.app.repos.sessions.get(sessionId);
+    expect(after!.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 10 * 60_000);
+    await runSweep();
+    expect(await notices()).toHaveLength(1);
+    await t.app.repos.sessions.update(sessionId, { expiresAt: new Date(Date.now() + 3 * 60_000) });
+    await runSweep();
+    await until('a second notice for the new end', async () => (await notices()).length === 2);
+  });
+
   it('ends an app that no session owns', async () => {
     const provider = t.app.providers.get('local')!;
     const orphan = 'orphan0app1';
