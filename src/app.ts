@@ -6,7 +6,7 @@ import { createViews } from '../bots/views.js';
 import { registerAdminRoutes } from './admin/routes.js';
 import { createBillingGuard } from './billing/guard.js';
 import { resolvePlans } from './billing/plans.js';
-import { SlidingWindowLimiter } from './billing/rate-limit.js';
+import { SlidingWindowLimiter } from './lib/rate-limiter.js';
 import { registerBillingRoutes } from './billing/routes.js';
 import { BillingService } from './billing/service.js';
 import { CheckoutLinks } from './billing/signed-link.js';

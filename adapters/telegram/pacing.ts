@@ -1,5 +1,5 @@
-import { SlidingWindowLimiter } from '../../src/billing/rate-limit.js';
 import { SpawnError } from '../../src/errors.js';
+import { SlidingWindowLimiter } from '../../src/lib/rate-limiter.js';
 import type { Redis } from '../../src/redis/connection.js';
 import { sleep } from '../../src/util/time.js';
 

@@ -25,7 +25,7 @@ import {
 } from '../provision/types.js';
 import type { SpawnJobData } from '../queue/jobs.js';
 import type { LimitsPolicy, PlanLimits } from '../spawn/limits.js';
-import { packBundle, unpackBundle } from '../storage/bundle.js';
+import { packBundle, unpackBundle } from '../lib/bundle-codec.js';
 import type { BundleStore, StoredBundle } from '../storage/types.js';
 import { MINUTE_MS } from '../util/time.js';
 import { deployStoredBuild, recordDeployment } from './deploy-build.js';

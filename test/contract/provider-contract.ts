@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppFile } from '../../src/build/types.js';
 import type { DeployRequest, Provider } from '../../src/provision/types.js';
 import { waitForHttpOk } from '../../src/provision/wait.js';
-import { packBundle } from '../../src/storage/bundle.js';
+import { packBundle } from '../../src/lib/bundle-codec.js';
 import { createLocalBundleStore } from '../../src/storage/local/index.js';
 import type { BundleStore } from '../../src/storage/types.js';
 import { fetchPreview } from '../helpers/preview.js';

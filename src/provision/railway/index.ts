@@ -1,11 +1,11 @@
 import { SpawnError } from '../../errors.js';
+import { CircuitBreaker } from '../../lib/circuit-breaker.js';
+import { backoffMs } from '../../lib/retry.js';
 import type { Logger } from '../../log.js';
 import { sleep } from '../../util/time.js';
-import { CircuitBreaker } from '../resilience/circuit-breaker.js';
-import { type DeployOutcome, followDeployment } from '../resilience/follow.js';
+import { type DeployOutcome, followDeployment, pollDelayMs } from '../resilience/follow.js';
 import type { GuardedProvider } from '../resilience/guarded.js';
 import { ProviderHttp } from '../resilience/http.js';
-import { backoffMs, pollDelayMs } from '../resilience/retry.js';
 import {
   assertDownloadableBundleUrl,
   deployFailedError,
