@@ -11,6 +11,7 @@ import { canTransition, isTerminal, type SessionStatus } from '../core/status.js
 import type { Stage } from '../core/view.js';
 import type { BuildRow, FileEntry, Repos, SessionRow } from '../db/repos/index.js';
 import { SpawnError, toSpawnError } from '../errors.js';
+import { packBundle, unpackBundle } from '../lib/bundle-codec.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Notifier } from '../notify/notifier.js';
@@ -25,7 +26,6 @@ import {
 } from '../provision/types.js';
 import type { SpawnJobData } from '../queue/jobs.js';
 import type { LimitsPolicy, PlanLimits } from '../spawn/limits.js';
-import { packBundle, unpackBundle } from '../lib/bundle-codec.js';
 import type { BundleStore, StoredBundle } from '../storage/types.js';
 import { MINUTE_MS } from '../util/time.js';
 import { deployStoredBuild, recordDeployment } from './deploy-build.js';
