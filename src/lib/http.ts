@@ -1,5 +1,6 @@
+import { sleep } from '../util/time.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
-import { backoffMs, sleep } from './retry.js';
+import { backoffMs } from './retry.js';
 import { retryAfterMs } from './retry-after.js';
 
 /** Longest time one request may take, unless the caller says otherwise. */

@@ -1,4 +1,5 @@
 import { isSpawnError } from '../errors.js';
+import { sleep } from '../util/time.js';
 
 /** First pause before retrying a failed call; doubled per attempt. */
 export const RETRY_BASE_DELAY_MS = 250;
@@ -16,25 +17,6 @@ export function backoffMs(
 ): number {
   const step = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(step * (0.5 + random() / 2));
-}
-
-/** Resolves after `ms`, or rejects early with the signal's reason. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export interface RetryInfo {
@@ -58,7 +40,7 @@ export interface RetryPolicy {
   readonly signal?: AbortSignal;
   /** Called before each wait (logging). */
   readonly onRetry?: (info: RetryInfo) => void;
-  /** Injected by tests; default {@link sleep}. */
+  /** Injected by tests; default: a timer. */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 

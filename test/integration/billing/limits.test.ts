@@ -30,7 +30,11 @@ describe('sliding window per user (Redis)', () => {
     expect((await limiter.hit('u1', 3, 1000, t0)).allowed).toBe(true);
     expect((await limiter.hit('u1', 3, 1000, t0 + 100)).allowed).toBe(true);
     expect((await limiter.hit('u1', 3, 1000, t0 + 200)).allowed).toBe(true);
-    expect(await limiter.hit('u1', 3, 1000, t0 + 300)).toEqual({ allowed: false, retryAfterMs: 700 });
+    expect(await limiter.hit('u1', 3, 1000, t0 + 300)).toEqual({
+      allowed: false,
+      remaining: 0,
+      retryAfterMs: 700,
+    });
     expect((await limiter.hit('u2', 3, 1000, t0 + 300)).allowed).toBe(true); // per user
     expect((await limiter.hit('u1', 3, 1000, t0 + 999)).allowed).toBe(false);
     expect((await limiter.hit('u1', 3, 1000, t0 + 1001)).allowed).toBe(true); // the first hit left the window

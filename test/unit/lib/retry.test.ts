@@ -6,7 +6,6 @@ import {
   rateLimitDelay,
   retry,
   retryableSpawnErrorDelay,
-  sleep,
 } from '../../../src/lib/retry.js';
 
 /** A sleep that records the waits and returns at once. */
@@ -134,26 +133,24 @@ describe('delays', () => {
   });
 });
 
-describe('sleep', () => {
+describe('retry with real timers faked', () => {
   afterEach(() => {
     vi.useRealTimers();
   });
 
-  it('resolves after the time, or rejects at once with the abort reason', async () => {
+  it('waits with the default timer between attempts', async () => {
     vi.useFakeTimers();
-    let done = false;
-    const p = sleep(1000).then(() => {
-      done = true;
+    const call = failing(limited(1000));
+    let result: string | undefined;
+    const p = retry(call.fn, { attempts: 2 }).then((r) => {
+      result = r;
     });
     await vi.advanceTimersByTimeAsync(999);
-    expect(done).toBe(false);
+    expect(result).toBeUndefined();
+    expect(call.calls).toEqual([1]);
     await vi.advanceTimersByTimeAsync(1);
     await p;
-    expect(done).toBe(true);
-
-    const controller = new AbortController();
-    const aborted = sleep(60_000, controller.signal);
-    controller.abort(new Error('stop'));
-    await expect(aborted).rejects.toThrow('stop');
+    expect(result).toBe('ok');
+    expect(call.calls).toEqual([1, 2]);
   });
 });
