@@ -7,7 +7,6 @@ import { AccountService } from './accounts/service.js';
 import { registerAdminRoutes } from './admin/routes.js';
 import { createBillingGuard } from './billing/guard.js';
 import { resolvePlans } from './billing/plans.js';
-import { SlidingWindowLimiter } from './billing/rate-limit.js';
 import { registerBillingRoutes } from './billing/routes.js';
 import { BillingService } from './billing/service.js';
 import { CheckoutLinks } from './billing/signed-link.js';
@@ -25,6 +24,7 @@ import { MessengerRegistry } from './core/messenger.js';
 import { type Database, migrationAdvice, openDatabase } from './db/client.js';
 import { createRepos, type Repos } from './db/repos/index.js';
 import { StartupError } from './errors.js';
+import { SlidingWindowLimiter } from './lib/rate-limiter.js';
 import type { Logger } from './log.js';
 import {
   collectState,

@@ -4,9 +4,9 @@ import { type ConversationRef, conversationKey } from '../../src/core/platform.j
 import type { ReplyView } from '../../src/core/view.js';
 import type { Repos } from '../../src/db/repos/index.js';
 import { isSpawnError } from '../../src/errors.js';
+import { retry } from '../../src/lib/retry.js';
 import type { Logger } from '../../src/log.js';
-import { withRateLimitRetry } from './retry.js';
-import type { DiscordOutbound } from './types.js';
+import { DISCORD_INLINE_RETRY, type DiscordOutbound } from './types.js';
 
 /** A gateway MESSAGE_CREATE, reduced (in the bot process) to what the conversation needs. */
 export interface GatewayMessage {
@@ -107,7 +107,9 @@ export function createGatewayMessageHandler(deps: {
     }
     // A bot cannot whisper outside interactions: every reply is public, as a reply to the message.
     for (const [i, view] of replies.entries()) {
-      await ctx.once(`${tag}${i}`, () => withRateLimitRetry(() => outbound.reply(m.channelId, view, m.id)));
+      await ctx.once(`${tag}${i}`, () =>
+        retry(() => outbound.reply(m.channelId, view, m.id), DISCORD_INLINE_RETRY),
+      );
     }
   };
 }

@@ -5,15 +5,16 @@ import type { InboundContext } from '../../src/core/inbound-handler.js';
 import type { ConversationRef } from '../../src/core/platform.js';
 import type { ReplyView } from '../../src/core/view.js';
 import { isSpawnError, SpawnError } from '../../src/errors.js';
+import { retry } from '../../src/lib/retry.js';
 import type { Logger } from '../../src/log.js';
 import type { InboundQueue } from '../../src/queue/inbound.js';
 import { inboundGate } from '../../src/server/inbound-gate.js';
 import { isBuildRequest, type ParsedInteraction, parseInteraction } from './parse.js';
-import { withRateLimitRetry } from './retry.js';
 import {
   CALLBACK,
   type DeferredResponse,
   DISCORD_BODY_ACK_SETTLE_MS,
+  DISCORD_INLINE_RETRY,
   DISCORD_INTERACTION_BODY_LIMIT_BYTES,
   DISCORD_INTERACTION_TOKEN_TTL_MS,
   type DiscordOutbound,
@@ -118,16 +119,17 @@ export function createInteractionHandler(deps: InteractionHandlerDeps) {
     await ctx.once(`${tag}0`, async () => {
       if (first.ephemeral && !ephemeralDeferred) {
         // A public "thinking…" cannot turn private: remove it and answer privately.
-        await withRateLimitRetry(() => outbound.deleteOriginal(i.token));
-        await withRateLimitRetry(() => outbound.followUp(i.token, first, true));
+        await retry(() => outbound.deleteOriginal(i.token), DISCORD_INLINE_RETRY);
+        await retry(() => outbound.followUp(i.token, first, true), DISCORD_INLINE_RETRY);
       } else {
-        await withRateLimitRetry(() => outbound.editOriginal(i.token, first));
+        await retry(() => outbound.editOriginal(i.token, first), DISCORD_INLINE_RETRY);
       }
     });
     for (const [n, view] of rest.entries()) {
       await ctx.once(`${tag}${n + 1}`, () =>
-        withRateLimitRetry(() =>
-          outbound.followUp(i.token, view, ephemeralDeferred || view.ephemeral === true),
+        retry(
+          () => outbound.followUp(i.token, view, ephemeralDeferred || view.ephemeral === true),
+          DISCORD_INLINE_RETRY,
         ),
       );
     }
@@ -164,7 +166,7 @@ export function createInteractionHandler(deps: InteractionHandlerDeps) {
     // Refusals (not the owner) and purchase links are for the person who pressed only.
     for (const [n, view] of result.replies.entries()) {
       await ctx.once(`r${n}`, () =>
-        withRateLimitRetry(() => outbound.followUp(i.token, view, view.ephemeral === true)),
+        retry(() => outbound.followUp(i.token, view, view.ephemeral === true), DISCORD_INLINE_RETRY),
       );
     }
   }

@@ -1,5 +1,6 @@
 import { DiscordAPIError, HTTPError, RateLimitError, REST } from '@discordjs/rest';
 import { ERRORS, type ErrorCode, SpawnError } from '../../src/errors.js';
+import { retryAfterFromBody } from '../../src/lib/retry-after.js';
 import {
   DISCORD_INLINE_RATE_LIMIT_WAIT_MS,
   DISCORD_REQUEST_RETRIES,
@@ -52,8 +53,7 @@ export function mapDiscordError(e: unknown, what: string): DiscordRequestError {
     if (e.status === 403) return new DiscordRequestError('ERR_PLATFORM_PERMISSION', detail, 403, discordCode);
     if (e.status === 404) return new DiscordRequestError('ERR_PLATFORM_NOT_FOUND', detail, 404, discordCode);
     if (e.status === 429) {
-      const raw = e.rawError as { retry_after?: unknown };
-      const retryAfterMs = typeof raw.retry_after === 'number' ? Math.ceil(raw.retry_after * 1000) : 1000;
+      const retryAfterMs = retryAfterFromBody(e.rawError) ?? 1000;
       return new DiscordRequestError('ERR_PLATFORM_RATE_LIMITED', detail, 429, discordCode, retryAfterMs);
     }
     return new DiscordRequestError('ERR_PLATFORM_INVALID', detail, e.status, discordCode);

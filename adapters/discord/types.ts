@@ -1,4 +1,5 @@
 import type { ReplyView } from '../../src/core/view.js';
+import { type RetryPolicy, rateLimitDelay } from '../../src/lib/retry.js';
 
 /**
  * Least time between two edits of one status message. Discord allows about 5 message writes
@@ -19,6 +20,11 @@ export const DISCORD_REQUEST_RETRIES = 2;
  * as ERR_PLATFORM_RATE_LIMITED with retryAfterMs, so a queued job waits instead of a worker.
  */
 export const DISCORD_INLINE_RATE_LIMIT_WAIT_MS = 2_000;
+/**
+ * For calls made outside a job (interaction follow-ups, gateway replies), where no queue can
+ * delay a retry: a rate limit the platform named is waited out, a few times, then given up.
+ */
+export const DISCORD_INLINE_RETRY: RetryPolicy = { attempts: 3, maxWaitMs: 15_000, delay: rateLimitDelay };
 /** The interaction callback must reach Discord within its 3 s deadline. */
 export const DISCORD_ACK_TIMEOUT_MS = 2_000;
 /**

@@ -5,8 +5,8 @@ import { conversationKey } from '../../src/core/platform.js';
 import type { ReplyView } from '../../src/core/view.js';
 import type { Repos } from '../../src/db/repos/index.js';
 import { describeError, isSpawnError, toSpawnError } from '../../src/errors.js';
+import { rateLimitDelay, retry } from '../../src/lib/retry.js';
 import type { Logger } from '../../src/log.js';
-import { sleep } from '../../src/util/time.js';
 import { type SlackDelivery, startsBuild } from './ingest.js';
 import type { SlackInstallations } from './installations.js';
 import type { SlackMessenger } from './messenger.js';
@@ -36,17 +36,12 @@ export interface SlackHandlerDeps {
 export const SLACK_REPLY_MAX_RATE_WAIT_MS = 5_000;
 const SLACK_REPLY_ATTEMPTS = 3;
 
-async function patiently<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (e) {
-      const waitMs = isSpawnError(e) && e.kind === 'rate_limited' ? (e.retryAfterMs ?? 1000) : undefined;
-      if (waitMs === undefined || waitMs > SLACK_REPLY_MAX_RATE_WAIT_MS || attempt >= SLACK_REPLY_ATTEMPTS)
-        throw e;
-      await sleep(waitMs);
-    }
-  }
+function patiently<T>(fn: () => Promise<T>): Promise<T> {
+  return retry(fn, {
+    attempts: SLACK_REPLY_ATTEMPTS,
+    maxWaitMs: SLACK_REPLY_MAX_RATE_WAIT_MS,
+    delay: rateLimitDelay,
+  });
 }
 
 function failureView(e: unknown): ReplyView {

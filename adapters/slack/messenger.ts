@@ -2,8 +2,9 @@ import type { Messenger } from '../../src/core/messenger.js';
 import type { ConversationRef, MessageRef } from '../../src/core/platform.js';
 import type { ReplyView } from '../../src/core/view.js';
 import { SpawnError } from '../../src/errors.js';
+import { fetchWithRetry } from '../../src/lib/http.js';
+import { retryAfterMs } from '../../src/lib/retry-after.js';
 import type { Logger } from '../../src/log.js';
-import { sleep } from '../../src/util/time.js';
 import type { SlackTokens } from './installations.js';
 import { isDirectChannel } from './normalize.js';
 import { isFinalView, type SlackUpdateBudget } from './pacing.js';
@@ -129,46 +130,36 @@ export function createSlackMessenger(deps: {
  * retries on network errors, 5xx and 429 (honouring a short `Retry-After`).
  */
 async function postResponseUrl(url: string, body: string): Promise<void> {
-  let last = new SpawnError('ERR_PLATFORM_UNAVAILABLE');
-  for (let attempt = 1; attempt <= SLACK_RESPONSE_URL_ATTEMPTS; attempt++) {
-    let waitMs = 250 * 2 ** (attempt - 1);
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-        redirect: 'error',
-        signal: AbortSignal.timeout(SLACK_RESPONSE_URL_TIMEOUT_MS),
-      });
-      await res.arrayBuffer();
-    } catch (e) {
-      last = new SpawnError('ERR_PLATFORM_UNAVAILABLE', 'Slack could not be reached for the response URL.', {
-        cause: e,
-      });
-      if (attempt < SLACK_RESPONSE_URL_ATTEMPTS) await sleep(waitMs);
-      continue;
-    }
-    if (res.ok) return;
-    if (res.status === 404 || res.status === 410) {
-      throw new SpawnError('ERR_PLATFORM_NOT_FOUND', 'The response URL has expired or was used up.');
-    }
-    if (res.status === 429) {
-      const retryAfterMs = Math.max(0, Number(res.headers.get('retry-after') ?? '1') || 1) * 1000;
-      last = new SpawnError('ERR_PLATFORM_RATE_LIMITED', 'Slack rate-limited the response URL.', {
-        retryAfterMs,
-      });
-      if (retryAfterMs > SLACK_RESPONSE_URL_MAX_WAIT_MS) throw last;
-      waitMs = retryAfterMs;
-    } else if (res.status >= 500) {
-      last = new SpawnError(
-        'ERR_PLATFORM_UNAVAILABLE',
-        `Slack answered the response URL with ${res.status}.`,
-      );
-    } else {
-      throw new SpawnError('ERR_PLATFORM_INVALID', `Slack refused the response (${res.status}).`);
-    }
-    if (attempt < SLACK_RESPONSE_URL_ATTEMPTS) await sleep(waitMs);
+  let res: Response;
+  try {
+    res = await fetchWithRetry(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body, redirect: 'error' },
+      {
+        timeoutMs: SLACK_RESPONSE_URL_TIMEOUT_MS,
+        maxAttempts: SLACK_RESPONSE_URL_ATTEMPTS,
+        maxRetryWaitMs: SLACK_RESPONSE_URL_MAX_WAIT_MS,
+        // A response_url message posted twice is the lesser harm than an answer never shown.
+        idempotent: true,
+      },
+    );
+    await res.arrayBuffer();
+  } catch (e) {
+    throw new SpawnError('ERR_PLATFORM_UNAVAILABLE', 'Slack could not be reached for the response URL.', {
+      cause: e,
+    });
   }
-  throw last;
+  if (res.ok) return;
+  if (res.status === 404 || res.status === 410) {
+    throw new SpawnError('ERR_PLATFORM_NOT_FOUND', 'The response URL has expired or was used up.');
+  }
+  if (res.status === 429) {
+    throw new SpawnError('ERR_PLATFORM_RATE_LIMITED', 'Slack rate-limited the response URL.', {
+      retryAfterMs: retryAfterMs(res.headers) ?? 1000,
+    });
+  }
+  if (res.status >= 500) {
+    throw new SpawnError('ERR_PLATFORM_UNAVAILABLE', `Slack answered the response URL with ${res.status}.`);
+  }
+  throw new SpawnError('ERR_PLATFORM_INVALID', `Slack refused the response (${res.status}).`);
 }

@@ -1,8 +1,8 @@
-import { SlidingWindowLimiter } from '../../src/billing/rate-limit.js';
 import type { ReplyView } from '../../src/core/view.js';
 import { SpawnError } from '../../src/errors.js';
+import { SlidingWindowLimiter } from '../../src/lib/rate-limiter.js';
+import { rateLimitDelay, retry } from '../../src/lib/retry.js';
 import type { Redis } from '../../src/redis/connection.js';
-import { sleep } from '../../src/util/time.js';
 
 /**
  * `chat.update` is Tier 3: "50+ per minute", counted per method, per app, per workspace
@@ -69,22 +69,29 @@ export class SlackUpdateBudget {
   async acquire(teamId: string, final: boolean): Promise<void> {
     const { updatesPerWindow, finalReserved, windowMs, windowMarginMs } = this.pacing;
     const max = final ? updatesPerWindow : Math.max(1, updatesPerWindow - finalReserved);
-    for (let attempt = 1; ; attempt++) {
-      let decision: { allowed: boolean; retryAfterMs: number };
-      try {
-        decision = await this.limiter.hit(`slack:${teamId}:chat.update`, max, windowMs + windowMarginMs);
-      } catch (e) {
-        throw new SpawnError('ERR_INTERNAL', 'The Slack edit budget in Redis could not be read.', {
-          cause: e,
-        });
-      }
-      if (decision.allowed) return;
-      if (decision.retryAfterMs > SLACK_MAX_INLINE_WAIT_MS || attempt >= INLINE_WAIT_ATTEMPTS) {
+    await retry(
+      async () => {
+        let decision: { allowed: boolean; retryAfterMs: number };
+        try {
+          decision = await this.limiter.hit(`slack:${teamId}:chat.update`, max, windowMs + windowMarginMs);
+        } catch (e) {
+          throw new SpawnError('ERR_INTERNAL', 'The Slack edit budget in Redis could not be read.', {
+            cause: e,
+          });
+        }
+        if (decision.allowed) return;
         throw new SpawnError('ERR_EDIT_BUDGET_SPENT', 'The Slack edit budget of this workspace is spent.', {
           retryAfterMs: Math.max(decision.retryAfterMs, 50),
         });
-      }
-      await sleep(decision.retryAfterMs + 10);
-    }
+      },
+      {
+        attempts: INLINE_WAIT_ATTEMPTS,
+        // A short wait is sat out here; a longer one goes to the notify worker, which delays the job.
+        delay: (e) => {
+          const ms = rateLimitDelay(e);
+          return ms === undefined || ms > SLACK_MAX_INLINE_WAIT_MS ? undefined : ms + 10;
+        },
+      },
+    );
   }
 }

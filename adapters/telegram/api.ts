@@ -1,6 +1,7 @@
 import { autoRetry } from '@grammyjs/auto-retry';
 import { Api, GrammyError, HttpError } from 'grammy';
 import { isSpawnError, SpawnError } from '../../src/errors.js';
+import { retryAfterFromBody } from '../../src/lib/retry-after.js';
 
 /** Longest one Bot API call (other than a long poll) may take. */
 export const TELEGRAM_REQUEST_TIMEOUT_S = 10;
@@ -48,10 +49,9 @@ export function toTelegramError(method: string, e: unknown): SpawnError {
     const message = describe(method, e);
     const code = e.error_code;
     if (code === 429) {
-      const seconds = typeof e.parameters.retry_after === 'number' ? e.parameters.retry_after : 1;
       return new SpawnError('ERR_PLATFORM_RATE_LIMITED', message, {
         cause: e,
-        retryAfterMs: Math.max(1, seconds) * 1000,
+        retryAfterMs: Math.max(1000, retryAfterFromBody(e.parameters) ?? 1000),
       });
     }
     if (code === 401) {

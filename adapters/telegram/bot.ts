@@ -1,8 +1,8 @@
 import { type Api, Bot, type Composer, type Context } from 'grammy';
 import type { BotCommand, Update, UserFromGetMe } from 'grammy/types';
 import { describeError, isSpawnError } from '../../src/errors.js';
+import { retry } from '../../src/lib/retry.js';
 import type { Logger } from '../../src/log.js';
-import { sleep } from '../../src/util/time.js';
 import { callTelegram } from './api.js';
 
 /** The long-poll timeout of getUpdates (grammY's runner default). */
@@ -40,14 +40,10 @@ export async function registerCommands(api: Api, billing: boolean): Promise<void
 
 /** getMe with a few quick retries for network trouble; a wrong token fails at once. */
 export async function getMe(api: Api): Promise<UserFromGetMe> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await callTelegram('getMe', () => api.getMe());
-    } catch (e) {
-      if (attempt >= GET_ME_ATTEMPTS || !isSpawnError(e) || !e.retryable) throw e;
-      await sleep(GET_ME_RETRY_MS * attempt);
-    }
-  }
+  return retry(() => callTelegram('getMe', () => api.getMe()), {
+    attempts: GET_ME_ATTEMPTS,
+    delay: (e, attempt) => (isSpawnError(e) && e.retryable ? GET_ME_RETRY_MS * attempt : undefined),
+  });
 }
 
 export interface BotHostOptions {

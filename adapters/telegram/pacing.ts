@@ -1,7 +1,7 @@
-import { SlidingWindowLimiter } from '../../src/billing/rate-limit.js';
 import { SpawnError } from '../../src/errors.js';
+import { SlidingWindowLimiter } from '../../src/lib/rate-limiter.js';
+import { rateLimitDelay, retry } from '../../src/lib/retry.js';
 import type { Redis } from '../../src/redis/connection.js';
-import { sleep } from '../../src/util/time.js';
 
 /** Least time between two edits of one status message in a private chat (Telegram: about 1 a second). */
 export const TELEGRAM_PRIVATE_EDIT_INTERVAL_MS = 1_100;
@@ -63,10 +63,10 @@ export class TelegramBudget {
 
   /** Takes one message from the budgets of the bot and, for a group, of that group. */
   async acquire(chatId: string, group: boolean): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const retryAfterMs = await this.take(chatId, group);
-      if (retryAfterMs === undefined) return;
-      if (retryAfterMs > TELEGRAM_MAX_INLINE_WAIT_MS || attempt >= INLINE_WAIT_ATTEMPTS) {
+    await retry(
+      async () => {
+        const retryAfterMs = await this.take(chatId, group);
+        if (retryAfterMs === undefined) return;
         throw new SpawnError(
           'ERR_PLATFORM_RATE_LIMITED',
           group
@@ -74,9 +74,16 @@ export class TelegramBudget {
             : 'The bot-wide Telegram budget is spent.',
           { retryAfterMs: Math.max(retryAfterMs, 50) },
         );
-      }
-      await sleep(retryAfterMs + 10);
-    }
+      },
+      {
+        attempts: INLINE_WAIT_ATTEMPTS,
+        // A short wait is sat out here; a longer one goes to the notify worker, which delays the job.
+        delay: (e) => {
+          const ms = rateLimitDelay(e);
+          return ms === undefined || ms > TELEGRAM_MAX_INLINE_WAIT_MS ? undefined : ms + 10;
+        },
+      },
+    );
   }
 
   /** undefined when a message may go now; else how long until one may. */

@@ -10,8 +10,9 @@ import { isTerminal } from '../../src/core/status.js';
 import type { ReplyView } from '../../src/core/view.js';
 import type { Repos } from '../../src/db/repos/index.js';
 import { describeError, isSpawnError, SpawnError } from '../../src/errors.js';
+import { retry } from '../../src/lib/retry.js';
 import type { Logger } from '../../src/log.js';
-import { HOUR_MS, sleep, withTimeout } from '../../src/util/time.js';
+import { HOUR_MS, withTimeout } from '../../src/util/time.js';
 import { callTelegram } from './api.js';
 import type { TelegramMessenger } from './messenger.js';
 import { type InvoicePayloads, type StarsOrder, TELEGRAM_INVOICE_TTL_MS } from './payload.js';
@@ -274,29 +275,24 @@ export function createStarsPayments(deps: StarsDeps) {
       return;
     }
     let notice: GrantNotice | undefined;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        notice = await grant(order, payment, from, conversation);
-        break;
-      } catch (e) {
-        if (attempt >= GRANT_ATTEMPTS) {
-          logger.error(
-            { err: describeError(e), chargeId, kind: order.kind },
-            'telegram purchase not granted',
-          );
-          await deps.say(
-            conversation,
-            {
-              tone: 'error',
-              title: 'Payment received',
-              text: `Your payment arrived but could not be applied yet. Please contact support with payment id ${chargeId}.`,
-            },
-            `paid-${chargeId}`,
-          );
-          return;
-        }
-        await sleep(GRANT_RETRY_MS * attempt);
-      }
+    try {
+      notice = await retry(() => grant(order, payment, from, conversation), {
+        attempts: GRANT_ATTEMPTS,
+        // The Stars are paid already: any failure to apply them is worth another try.
+        delay: (_e, attempt) => GRANT_RETRY_MS * attempt,
+      });
+    } catch (e) {
+      logger.error({ err: describeError(e), chargeId, kind: order.kind }, 'telegram purchase not granted');
+      await deps.say(
+        conversation,
+        {
+          tone: 'error',
+          title: 'Payment received',
+          text: `Your payment arrived but could not be applied yet. Please contact support with payment id ${chargeId}.`,
+        },
+        `paid-${chargeId}`,
+      );
+      return;
     }
     if (!notice) {
       logger.info({ chargeId }, 'telegram payment reported again; already granted');

@@ -1,9 +1,9 @@
 import { createHash, randomInt } from 'node:crypto';
 import { effectivePlan } from '../billing/plans.js';
-import type { RateDecision } from '../billing/rate-limit.js';
 import type { Platform, PlatformUser } from '../core/platform.js';
 import type { IdentityRow, MergedAccountPatch, Repos, UserRow } from '../db/repos/index.js';
 import { SpawnError } from '../errors.js';
+import type { RateDecision } from '../lib/rate-limiter.js';
 import type { Logger } from '../log.js';
 import { MINUTE_MS } from '../util/time.js';
 

@@ -1,8 +1,8 @@
 import type { Config } from '../config/index.js';
 import { SpawnError } from '../errors.js';
+import type { RateLimiter } from '../lib/rate-limiter.js';
 import type { GuardContext, SpawnGuard } from '../spawn/guard.js';
 import { HOUR_MS } from '../util/time.js';
-import type { SlidingWindowLimiter } from './rate-limit.js';
 import { type SpendEstimator, usd } from './spend.js';
 
 function seconds(ms: number): string {
@@ -16,7 +16,7 @@ function seconds(ms: number): string {
  */
 export function createBillingGuard(
   _config: Config,
-  limiter: SlidingWindowLimiter,
+  limiter: RateLimiter,
   spend: SpendEstimator,
   now: () => Date = () => new Date(),
 ): SpawnGuard {

@@ -5,12 +5,12 @@ import type { ConversationRef, Platform } from '../core/platform.js';
 import type { Button, ReplyView } from '../core/view.js';
 import type { Repos, SessionRow, UserRow } from '../db/repos/index.js';
 import { SpawnError } from '../errors.js';
+import type { RateLimiter } from '../lib/rate-limiter.js';
 import type { Logger } from '../log.js';
 import type { Queues } from '../queue/producer.js';
 import type { LimitsPolicy, PlanLimits } from '../spawn/limits.js';
 import { HOUR_MS } from '../util/time.js';
 import { effectivePlan, PLAN_LABEL, type PlanName } from './plans.js';
-import type { SlidingWindowLimiter } from './rate-limit.js';
 import type { CheckoutLinks, PurchaseKind } from './signed-link.js';
 
 /** A Checkout Session lives about this long; Stripe allows 30 min to 24 h. */
@@ -35,7 +35,7 @@ export interface BillingDeps {
   stripe?: Stripe;
   logger: Logger;
   /** Counts the Checkout Sessions each person opens (CHECKOUT_SESSIONS_PER_HOUR); none: no limit. */
-  limiter?: SlidingWindowLimiter;
+  limiter?: RateLimiter;
   now?: () => Date;
 }
 

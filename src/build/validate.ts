@@ -1,5 +1,5 @@
 import { SpawnError } from '../errors.js';
-import { validateAppPath } from '../storage/bundle.js';
+import { validateAppPath } from '../lib/bundle-codec.js';
 import { describeFinding, isBlocking, scanFiles } from './deny-list.js';
 import { isStaticSite, staticServerFiles } from './static-server.js';
 import type { AppFile, Builder, BuildFinding, BuildRequest, BuildResult } from './types.js';

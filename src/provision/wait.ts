@@ -1,6 +1,6 @@
 import { SpawnError } from '../errors.js';
+import { retry } from '../lib/retry.js';
 import { fetchLoopback } from '../util/loopback-fetch.js';
-import { sleep } from '../util/time.js';
 
 /** Pause between two attempts, unless the caller sets `intervalMs`. */
 export const WAIT_HTTP_INTERVAL_MS = 500;
@@ -61,32 +61,44 @@ export async function waitForHttpOk(url: string, options: WaitForHttpOkOptions):
   const intervalMs = options.intervalMs ?? WAIT_HTTP_INTERVAL_MS;
   const deadline = Date.now() + timeoutMs;
   let last = 'no attempt finished';
-  for (let attempt = 1; ; attempt++) {
+  /** An attempt that saw no 200: the app is not up yet. */
+  const notYet = new Error('not yet');
+  try {
+    await retry(
+      async (attempt) => {
+        const left = deadline - Date.now();
+        const timeout = AbortSignal.timeout(Math.max(1, Math.min(WAIT_HTTP_REQUEST_TIMEOUT_MS, left)));
+        const requestSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
+        try {
+          // Local previews are `<app>.localhost`, which only browsers (and fetchLoopback) resolve.
+          const res = await fetchLoopback(url, { signal: requestSignal, redirect: 'follow' });
+          await res.arrayBuffer().catch(() => undefined);
+          if (res.status === 200) return;
+          last = `HTTP ${res.status}`;
+          options.onAttempt?.({ attempt, status: res.status });
+        } catch (e) {
+          if (signal?.aborted) throw e;
+          last = describeFetchError(e);
+          options.onAttempt?.({ attempt, error: last });
+        }
+        throw notYet;
+      },
+      {
+        attempts: Number.POSITIVE_INFINITY,
+        ...(signal ? { signal } : {}),
+        delay: (e) => {
+          if (e !== notYet) return undefined;
+          const left = deadline - Date.now();
+          const wait = Math.min(intervalMs, left);
+          // A last attempt with a few milliseconds left would only report its own timeout.
+          return wait > 0 && left - wait >= WAIT_HTTP_MIN_ATTEMPT_MS ? wait : undefined;
+        },
+      },
+    );
+    return;
+  } catch (e) {
     if (signal?.aborted) throw cancelledError(signal, 'waiting for the app');
-    const left = deadline - Date.now();
-    // A last attempt with a few milliseconds left would only report its own timeout.
-    if (attempt > 1 && left < WAIT_HTTP_MIN_ATTEMPT_MS) break;
-    const timeout = AbortSignal.timeout(Math.max(1, Math.min(WAIT_HTTP_REQUEST_TIMEOUT_MS, left)));
-    const requestSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    try {
-      // Local previews are `<app>.localhost`, which only browsers (and fetchLoopback) resolve.
-      const res = await fetchLoopback(url, { signal: requestSignal, redirect: 'follow' });
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status === 200) return;
-      last = `HTTP ${res.status}`;
-      options.onAttempt?.({ attempt, status: res.status });
-    } catch (e) {
-      if (signal?.aborted) throw cancelledError(signal, 'waiting for the app');
-      last = describeFetchError(e);
-      options.onAttempt?.({ attempt, error: last });
-    }
-    const wait = Math.min(intervalMs, deadline - Date.now());
-    if (wait <= 0) break;
-    try {
-      await sleep(wait, signal);
-    } catch {
-      throw cancelledError(signal!, 'waiting for the app');
-    }
+    if (e !== notYet) throw e;
   }
   throw new SpawnError(
     'ERR_DEPLOY_TIMEOUT',

@@ -7,7 +7,7 @@
 import { type BuildResult, NO_USAGE } from '../build/types.js';
 import type { BuildRow, Repos } from '../db/repos/index.js';
 import { SpawnError } from '../errors.js';
-import { unpackBundle } from '../storage/bundle.js';
+import { unpackBundle } from '../lib/bundle-codec.js';
 import type { BundleStore } from '../storage/types.js';
 
 export function rollbackSummary(version: number): string {

@@ -11,6 +11,7 @@ import { canTransition, isTerminal, type SessionStatus } from '../core/status.js
 import type { Stage } from '../core/view.js';
 import type { BuildRow, FileEntry, Repos, SessionRow } from '../db/repos/index.js';
 import { ERRORS, SpawnError, type StartupFailure, toSpawnError } from '../errors.js';
+import { packBundle, unpackBundle } from '../lib/bundle-codec.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Notifier } from '../notify/notifier.js';
@@ -20,7 +21,6 @@ import { type Deployment, originOf, type Provider, type ProviderName } from '../
 import type { JobHandler } from '../queue/error-boundary.js';
 import type { SpawnJobData } from '../queue/jobs.js';
 import type { LimitsPolicy, PlanLimits } from '../spawn/limits.js';
-import { packBundle, unpackBundle } from '../storage/bundle.js';
 import type { BundleStore, StoredBundle } from '../storage/types.js';
 import { MINUTE_MS } from '../util/time.js';
 import { deployStoredBuild, recordDeployment } from './deploy-build.js';

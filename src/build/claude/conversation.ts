@@ -5,8 +5,8 @@ import type {
   ToolResultBlockParam,
 } from '@anthropic-ai/sdk/resources/messages';
 import { SpawnError } from '../../errors.js';
+import { backoffMs, retry } from '../../lib/retry.js';
 import type { Logger } from '../../log.js';
-import { sleep } from '../../util/time.js';
 import { titleFromPrompt } from '../offline/title.js';
 import type { BuildProgress, BuildRequest, BuildResult, RepairRequest } from '../types.js';
 import { type AppLimits, invalidAppMessage, pathProblem, validateApp } from '../validate.js';
@@ -354,56 +354,74 @@ export class ClaudeConversation {
 
   /** One request, restarted (a bounded number of times) when its stream breaks off. */
   private async turn(): Promise<TurnResult> {
+    const { settings } = this;
+    try {
+      return await retry(() => this.sendTurn(), {
+        // The restarts are counted per build, not per turn: the bound is checked in `delay`.
+        attempts: Number.POSITIVE_INFINITY,
+        signal: this.signal,
+        delay: (e) => {
+          if (!(e instanceof StreamBroken) || this.streamRetries >= settings.maxStreamRetries)
+            return undefined;
+          this.streamRetries++;
+          this.log.warn(
+            { reason: e.reason, retry: this.streamRetries },
+            'claude stream broke off; restarting the turn',
+          );
+          this.progress('the AI service broke off; trying again');
+          return backoffMs(
+            this.streamRetries,
+            Math.random,
+            settings.streamRetryDelayMs,
+            STREAM_RETRY_MAX_DELAY_MS,
+          );
+        },
+      });
+    } catch (e) {
+      if (e instanceof StreamBroken) throw streamsKeptBreaking(e);
+      if (this.signal.aborted && e === this.signal.reason) throw abortReason(this.signal);
+      throw e;
+    }
+  }
+
+  /** One request of a turn; a broken stream's tokens are counted before it is thrown. */
+  private async sendTurn(): Promise<TurnResult> {
     const { settings, request } = this;
-    for (;;) {
-      // Every request, a restarted one too, may only use what is left of the build's budget.
-      const remaining = request.budget.maxOutputTokens - this.meter.outputTokens;
-      if (remaining <= 0) throw budgetError('tokens', request);
-      const maxTokens = capMaxTokens(settings.model, Math.min(settings.maxTokensPerTurn, remaining));
-      const ticker = this.thinkingTicker();
-      try {
-        const result = await streamTurn(
-          this.client,
-          {
-            model: settings.model,
-            max_tokens: maxTokens,
-            system: SYSTEM,
-            tools: [...TOOLS],
-            ...requestShape(settings.model, settings.effort),
-            messages: withMovingBreakpoint(this.messages),
-          },
-          {
-            signal: this.signal,
-            idleTimeoutMs: settings.streamIdleTimeoutMs,
-            onToolUseDone: this.onToolUseDone,
-            onThinking: ticker.onThinking,
-            model: settings.model,
-          },
-        );
-        this.meter.add(result.usage);
-        this.roundMeter.add(result.usage);
-        return result;
-      } catch (e) {
-        if (!(e instanceof StreamBroken)) throw e;
+    // Every request, a restarted one too, may only use what is left of the build's budget.
+    const remaining = request.budget.maxOutputTokens - this.meter.outputTokens;
+    if (remaining <= 0) throw budgetError('tokens', request);
+    const maxTokens = capMaxTokens(settings.model, Math.min(settings.maxTokensPerTurn, remaining));
+    const ticker = this.thinkingTicker();
+    try {
+      const result = await streamTurn(
+        this.client,
+        {
+          model: settings.model,
+          max_tokens: maxTokens,
+          system: SYSTEM,
+          tools: [...TOOLS],
+          ...requestShape(settings.model, settings.effort),
+          messages: withMovingBreakpoint(this.messages),
+        },
+        {
+          signal: this.signal,
+          idleTimeoutMs: settings.streamIdleTimeoutMs,
+          onToolUseDone: this.onToolUseDone,
+          onThinking: ticker.onThinking,
+          model: settings.model,
+        },
+      );
+      this.meter.add(result.usage);
+      this.roundMeter.add(result.usage);
+      return result;
+    } catch (e) {
+      if (e instanceof StreamBroken) {
         this.meter.add(e.usage);
         this.roundMeter.add(e.usage);
-        if (this.streamRetries >= settings.maxStreamRetries) throw streamsKeptBreaking(e);
-        this.streamRetries++;
-        this.log.warn(
-          { reason: e.reason, retry: this.streamRetries },
-          'claude stream broke off; restarting the turn',
-        );
-        this.progress('the AI service broke off; trying again');
-        const delay = Math.min(
-          STREAM_RETRY_MAX_DELAY_MS,
-          settings.streamRetryDelayMs * 2 ** (this.streamRetries - 1),
-        );
-        await sleep(delay * (1 - Math.random() * 0.25), this.signal).catch(() => {
-          throw abortReason(this.signal);
-        });
-      } finally {
-        ticker.stop();
       }
+      throw e;
+    } finally {
+      ticker.stop();
     }
   }
 }

@@ -11,6 +11,7 @@ import {
   RateLimitError,
 } from '@anthropic-ai/sdk';
 import { SpawnError } from '../../errors.js';
+import { retryAfterMs } from '../../lib/retry-after.js';
 import type { TurnUsage } from './usage.js';
 
 /**
@@ -32,14 +33,6 @@ export class StreamBroken extends Error {
 }
 
 const UNAVAILABLE_MESSAGE = 'The AI service is unavailable right now; please try again in a few minutes.';
-
-function retryAfterMs(headers: Headers | undefined): number | undefined {
-  const ms = Number(headers?.get('retry-after-ms'));
-  if (Number.isFinite(ms) && ms > 0) return ms;
-  const seconds = Number(headers?.get('retry-after'));
-  if (Number.isFinite(seconds) && seconds > 0) return seconds * 1000;
-  return undefined;
-}
 
 /**
  * Maps an error from a request (after the SDK's own retries) onto SpawnError. Messages name

@@ -1,10 +1,10 @@
 import { SpawnError } from '../../errors.js';
+import type { CircuitBreaker } from '../../lib/circuit-breaker.js';
+import { backoffMs, retry } from '../../lib/retry.js';
 import type { Logger } from '../../log.js';
 import { sleep } from '../../util/time.js';
-import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
-import { type DeployOutcome, followDeployment } from '../resilience/follow.js';
+import { type DeployOutcome, followDeployment, pollDelayMs } from '../resilience/follow.js';
 import type { GuardedProvider } from '../resilience/guarded.js';
-import { backoffMs, pollDelayMs } from '../resilience/retry.js';
 import {
   assertDownloadableBundleUrl,
   deployFailedError,
@@ -84,35 +84,47 @@ export function createCloudProvider(api: CloudApi, options: CloudProviderOptions
     request: DeployRequest,
   ): Promise<{ service: CloudService; created: boolean; deploymentId?: string }> {
     const signal = request.signal;
-    for (let attempt = 1; ; attempt++) {
-      const found = await api.servicesNamed(name, signal);
-      if (found.length > 0) {
-        const live = (s: CloudService) => Number(s.status !== undefined && outcome(s.status) === 'succeeded');
-        const [keep, ...extra] = [...found].sort((a, b) => live(b) - live(a));
-        for (const s of extra) {
-          logger.warn({ serviceId: s.id, name }, 'removing a duplicate service of a session');
-          await api.deleteService(s.id, signal);
+    // Only a failed create is tried again (a failed lookup, e.g. an open circuit, is final), and
+    // each attempt looks for the service by name first: a create that failed may still have happened.
+    let creating = false;
+    return retry(
+      async () => {
+        creating = false;
+        const found = await api.servicesNamed(name, signal);
+        if (found.length > 0) {
+          const live = (s: CloudService) =>
+            Number(s.status !== undefined && outcome(s.status) === 'succeeded');
+          const [keep, ...extra] = [...found].sort((a, b) => live(b) - live(a));
+          for (const s of extra) {
+            logger.warn({ serviceId: s.id, name }, 'removing a duplicate service of a session');
+            await api.deleteService(s.id, signal);
+          }
+          return { service: keep!, created: false };
         }
-        return { service: keep!, created: false };
-      }
-      request.onProgress(`${label}: creating the service`);
-      try {
+        request.onProgress(`${label}: creating the service`);
+        creating = true;
         const created = await api.createService(name, variables, signal);
         logger.info({ serviceId: created.service.id, name }, 'service created');
         return { ...created, created: true };
-      } catch (e) {
-        // The create may or may not have happened: look for it by name before trying again.
-        if (!(e instanceof SpawnError) || e.code !== 'ERR_PROVIDER_UNAVAILABLE' || attempt >= CREATE_ATTEMPTS)
-          throw e;
-        logger.warn(
-          { err: e.message, attempt },
-          'creating the service failed; looking for it before trying again',
-        );
-        await sleep(backoffMs(attempt), signal).catch(() => {
-          throw cancelledError(signal, `creating the ${label} service`);
-        });
-      }
-    }
+      },
+      {
+        attempts: CREATE_ATTEMPTS,
+        signal,
+        delay: (e, attempt) =>
+          creating && e instanceof SpawnError && e.code === 'ERR_PROVIDER_UNAVAILABLE'
+            ? backoffMs(attempt)
+            : undefined,
+        onRetry: ({ error, attempt }) =>
+          logger.warn(
+            { err: error instanceof Error ? error.message : String(error), attempt },
+            'creating the service failed; looking for it before trying again',
+          ),
+        sleep: (ms, sig) =>
+          sleep(ms, sig).catch(() => {
+            throw cancelledError(signal, `creating the ${label} service`);
+          }),
+      },
+    );
   }
 
   /** The deployment the cloud starts by itself for a new service, or one we start. */

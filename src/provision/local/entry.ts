@@ -1,6 +1,6 @@
 import type { AppFile } from '../../build/types.js';
 import { SpawnError } from '../../errors.js';
-import { validateAppPath } from '../../storage/bundle.js';
+import { validateAppPath } from '../../lib/bundle-codec.js';
 
 /** Files tried, in order, when package.json names no start file. */
 export const DEFAULT_ENTRIES = ['server.js', 'index.js'] as const;

@@ -1,7 +1,7 @@
 import { SpawnError } from '../../errors.js';
+import { CircuitBreaker } from '../../lib/circuit-breaker.js';
 import type { Logger } from '../../log.js';
 import { createCloudProvider } from '../cloud/provider.js';
-import { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import type { GuardedProvider } from '../resilience/guarded.js';
 import { ProviderHttp } from '../resilience/http.js';
 import type { ProviderName } from '../types.js';

@@ -1,3 +1,8 @@
+import {
+  MemorySlidingWindowLimiter,
+  type RateLimiter,
+  SlidingWindowLimiter,
+} from '../../lib/rate-limiter.js';
 import type { Redis } from '../../redis/connection.js';
 import { HOUR_MS } from '../../util/time.js';
 
@@ -24,65 +29,13 @@ export interface CreateBudget {
   take(): Promise<BudgetState & { readonly allowed: boolean }>;
 }
 
-const TAKE = `
-local key, now, window, max, member = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-local count = redis.call('ZCARD', key)
-if count >= max then
-  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  return { 0, 0, tonumber(oldest[2]) + window - now }
-end
-redis.call('ZADD', key, now, member)
-redis.call('PEXPIRE', key, window)
-return { 1, max - count - 1, 0 }
-`;
-
-const PEEK = `
-local key, now, window, max = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-local count = redis.call('ZCARD', key)
-if count >= max then
-  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  return { 0, tonumber(oldest[2]) + window - now }
-end
-return { max - count, 0 }
-`;
-
 export function createRedisCreateBudget(
   redis: Redis,
   key: string,
   max: number = RENDER_CREATES_PER_HOUR,
   windowMs: number = RENDER_CREATE_WINDOW_MS,
 ): CreateBudget {
-  let seq = 0;
-  return {
-    max,
-    async peek() {
-      const [remaining, retry] = (await redis.eval(
-        PEEK,
-        1,
-        key,
-        String(Date.now()),
-        String(windowMs),
-        String(max),
-      )) as [number, number];
-      return { remaining, retryAfterMs: Math.max(0, retry) };
-    },
-    async take() {
-      const now = Date.now();
-      const member = `${now}-${process.pid}-${seq++}`;
-      const [allowed, remaining, retry] = (await redis.eval(
-        TAKE,
-        1,
-        key,
-        String(now),
-        String(windowMs),
-        String(max),
-        member,
-      )) as [number, number, number];
-      return { allowed: allowed === 1, remaining, retryAfterMs: Math.max(0, retry) };
-    },
-  };
+  return budgetOver(new SlidingWindowLimiter(redis), key, max, windowMs);
 }
 
 /** The same budget in this process only: for a single process without Redis (and tests). */
@@ -90,23 +43,13 @@ export function createMemoryCreateBudget(
   max: number = RENDER_CREATES_PER_HOUR,
   windowMs: number = RENDER_CREATE_WINDOW_MS,
 ): CreateBudget {
-  const hits: number[] = [];
-  const state = (now: number): BudgetState => {
-    while (hits.length > 0 && hits[0]! <= now - windowMs) hits.shift();
-    const remaining = Math.max(0, max - hits.length);
-    return { remaining, retryAfterMs: remaining > 0 ? 0 : hits[0]! + windowMs - now };
-  };
+  return budgetOver(new MemorySlidingWindowLimiter(), 'render:creates', max, windowMs);
+}
+
+function budgetOver(limiter: RateLimiter, key: string, max: number, windowMs: number): CreateBudget {
   return {
     max,
-    async peek() {
-      return state(Date.now());
-    },
-    async take() {
-      const now = Date.now();
-      const before = state(now);
-      if (before.remaining === 0) return { ...before, allowed: false };
-      hits.push(now);
-      return { remaining: before.remaining - 1, retryAfterMs: 0, allowed: true };
-    },
+    peek: () => limiter.peek(key, max, windowMs),
+    take: () => limiter.hit(key, max, windowMs),
   };
 }

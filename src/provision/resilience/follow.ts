@@ -1,7 +1,17 @@
 import { SpawnError } from '../../errors.js';
 import { sleep } from '../../util/time.js';
 import { cancelledError } from '../wait.js';
-import { pollDelayMs } from './retry.js';
+
+/** First pause between two polls of a deployment's status; grows by {@link POLL_GROWTH}. */
+export const POLL_FIRST_DELAY_MS = 250;
+/** Longest pause between two polls of a deployment's status. */
+export const POLL_MAX_DELAY_MS = 3_000;
+const POLL_GROWTH = 1.5;
+
+/** The pause before poll number `poll` (1, 2, ...): quick at first, then every few seconds. */
+export function pollDelayMs(poll: number): number {
+  return Math.round(Math.min(POLL_MAX_DELAY_MS, POLL_FIRST_DELAY_MS * POLL_GROWTH ** Math.max(0, poll - 1)));
+}
 
 export type DeployOutcome = 'pending' | 'succeeded' | 'failed';
 

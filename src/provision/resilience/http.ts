@@ -1,16 +1,22 @@
 import { SpawnError } from '../../errors.js';
+import type { CircuitBreaker } from '../../lib/circuit-breaker.js';
+import {
+  fetchWithRetry,
+  HTTP_MAX_ATTEMPTS,
+  HTTP_MAX_RETRY_WAIT_MS,
+  HttpUnreachableError,
+} from '../../lib/http.js';
+import { backoffMs } from '../../lib/retry.js';
+import { retryAfterMs } from '../../lib/retry-after.js';
 import type { Logger } from '../../log.js';
-import { sleep } from '../../util/time.js';
 import { cancelledError } from '../wait.js';
-import type { CircuitBreaker } from './circuit-breaker.js';
-import { backoffMs, retryAfterMs } from './retry.js';
 
 /** Longest time one request to a provider's API may take. */
 export const PROVIDER_REQUEST_TIMEOUT_MS = 15_000;
 /** Attempts per request (the first included) on 429, 5xx and network errors. */
-export const PROVIDER_MAX_ATTEMPTS = 4;
+export const PROVIDER_MAX_ATTEMPTS = HTTP_MAX_ATTEMPTS;
 /** A 429 asking for a longer pause than this is not waited out inside one request. */
-export const PROVIDER_MAX_RETRY_WAIT_MS = 10_000;
+export const PROVIDER_MAX_RETRY_WAIT_MS = HTTP_MAX_RETRY_WAIT_MS;
 /** Longest provider error text quoted in our messages. */
 const PROVIDER_MESSAGE_MAX_CHARS = 200;
 
@@ -83,22 +89,6 @@ function providerMessage(body: unknown): string {
   return '';
 }
 
-function describeNetworkError(e: unknown, timeoutMs: number): string {
-  if (e instanceof Error && e.name === 'TimeoutError') {
-    return `no answer within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`;
-  }
-  const cause = (e as { cause?: unknown } | undefined)?.cause;
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  if (typeof code === 'string') return code;
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** The connection was refused: nothing was sent, so even a create may be sent again. */
-function neverSent(e: unknown): boolean {
-  const code = ((e as { cause?: unknown } | undefined)?.cause as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ECONNREFUSED';
-}
-
 /**
  * The one HTTP client of the cloud providers: a timeout per request, bounded retries with
  * backoff on 429, 5xx and network errors (honouring `Retry-After`, `X-RateLimit-Reset` and
@@ -141,28 +131,16 @@ export class ProviderHttp {
     });
   }
 
-  private async pause(ms: number, req: ProviderRequest): Promise<void> {
-    try {
-      await sleep(ms, req.signal);
-    } catch {
-      throw cancelledError(req.signal!, `${this.label}: ${req.what}`);
-    }
-  }
-
   /** Sends one logical request, retrying as described on the class. */
   async request(req: ProviderRequest): Promise<ProviderResponse> {
     const idempotent =
       req.idempotent ?? (req.method === 'GET' || req.method === 'PUT' || req.method === 'DELETE');
-    const url = this.url(req);
-    const breaker = this.options.breaker;
-    for (let attempt = 1; ; attempt++) {
-      if (req.signal?.aborted) throw cancelledError(req.signal, `${this.label}: ${req.what}`);
-      breaker.check();
-      const timeout = AbortSignal.timeout(this.timeoutMs);
-      const started = Date.now();
-      let res: Response;
-      try {
-        res = await fetch(url, {
+    const started = Date.now();
+    let res: Response;
+    try {
+      res = await fetchWithRetry(
+        this.url(req),
+        {
           method: req.method,
           headers: {
             accept: 'application/json',
@@ -170,86 +148,73 @@ export class ProviderHttp {
             ...this.options.headers,
           },
           ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
-          signal: req.signal ? AbortSignal.any([req.signal, timeout]) : timeout,
-        });
-      } catch (e) {
-        if (req.signal?.aborted) {
-          breaker.release();
-          throw cancelledError(req.signal, `${this.label}: ${req.what}`);
-        }
-        const reason = describeNetworkError(e, this.timeoutMs);
-        breaker.failure(reason);
-        const error = this.unavailable(req, reason);
-        if ((!idempotent && !neverSent(e)) || attempt >= this.maxAttempts) throw error;
-        const wait = backoffMs(attempt);
-        this.logger.warn(
-          { what: req.what, attempt, reason, waitMs: wait },
-          `${this.label} request failed; retrying`,
-        );
-        await this.pause(wait, req);
-        continue;
-      }
-      const text = await res.text().catch(() => '');
-      let body: unknown;
-      if (text !== '') {
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = text;
-        }
-      }
-      this.logger.debug(
-        { method: req.method, path: req.path, status: res.status, ms: Date.now() - started },
-        `${this.label} API`,
+          ...(req.signal ? { signal: req.signal } : {}),
+        },
+        {
+          timeoutMs: this.timeoutMs,
+          maxAttempts: this.maxAttempts,
+          maxRetryWaitMs: this.maxRetryWaitMs,
+          idempotent,
+          breaker: this.options.breaker,
+          onRetry: ({ attempt, status, reason, waitMs }) =>
+            this.logger.warn(
+              { what: req.what, attempt, ...(status !== undefined ? { status } : { reason }), waitMs },
+              status === 429 ? `${this.label} rate limit; waiting` : `${this.label} request failed; retrying`,
+            ),
+        },
       );
+    } catch (e) {
+      if (req.signal?.aborted) throw cancelledError(req.signal, `${this.label}: ${req.what}`);
+      if (e instanceof HttpUnreachableError) throw this.unavailable(req, e.reason);
+      throw e;
+    }
+    const text = await res.text().catch(() => '');
+    let body: unknown;
+    if (text !== '') {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
+      }
+    }
+    this.logger.debug(
+      { method: req.method, path: req.path, status: res.status, ms: Date.now() - started },
+      `${this.label} API`,
+    );
 
-      if (res.status >= 500) {
-        const reason = `HTTP ${res.status}${providerMessage(body) ? `: ${providerMessage(body)}` : ''}`;
-        breaker.failure(reason);
-        const asked = retryAfterMs(res.headers);
-        const error = this.unavailable(req, reason, asked);
-        const wait = asked ?? backoffMs(attempt);
-        if (!idempotent || attempt >= this.maxAttempts || wait > this.maxRetryWaitMs) throw error;
-        this.logger.warn(
-          { what: req.what, attempt, status: res.status, waitMs: wait },
-          `${this.label} failed; retrying`,
-        );
-        await this.pause(wait, req);
-        continue;
-      }
-      breaker.success();
-
-      if (res.status === 429) {
-        const wait = retryAfterMs(res.headers) ?? backoffMs(attempt);
-        if (attempt < this.maxAttempts && wait <= this.maxRetryWaitMs) {
-          this.logger.warn({ what: req.what, attempt, waitMs: wait }, `${this.label} rate limit; waiting`);
-          await this.pause(wait, req);
-          continue;
-        }
-        const minutes = Math.max(1, Math.ceil(wait / 60_000));
-        throw new SpawnError('ERR_RATE_LIMITED', `${this.label}: rate limited while trying to ${req.what}`, {
-          retryAfterMs: wait,
-          userMessage: `${this.label} asked us to slow down; please try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
-        });
-      }
-      if ((res.status >= 200 && res.status < 300) || req.accept?.includes(res.status)) {
-        return { status: res.status, headers: res.headers, body };
-      }
+    if (res.status >= 500) {
       const detail = providerMessage(body);
-      if (res.status === 401 || res.status === 403) {
-        throw new SpawnError(
-          'ERR_CONFIG',
-          `${this.label} refused our credentials (HTTP ${res.status}) while trying to ${req.what}; check ${this.options.credentialVar}`,
-          { userMessage: `${this.label} refused this server's credentials; the operator needs to fix them.` },
-        );
-      }
-      if (res.status === 404) {
-        throw new SpawnError('ERR_NOT_FOUND', `${this.label}: not found while trying to ${req.what}`);
-      }
-      throw new SpawnError(
-        'ERR_DEPLOY_FAILED',
-        `${this.label} refused to ${req.what} (HTTP ${res.status}${detail ? `: ${detail}` : ''})`,
+      throw this.unavailable(
+        req,
+        `HTTP ${res.status}${detail ? `: ${detail}` : ''}`,
+        retryAfterMs(res.headers),
       );
     }
+    if (res.status === 429) {
+      const wait = retryAfterMs(res.headers) ?? backoffMs(this.maxAttempts);
+      const minutes = Math.max(1, Math.ceil(wait / 60_000));
+      throw new SpawnError('ERR_RATE_LIMITED', `${this.label}: rate limited while trying to ${req.what}`, {
+        retryAfterMs: wait,
+        userMessage: `${this.label} asked us to slow down; please try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+      });
+    }
+    if ((res.status >= 200 && res.status < 300) || req.accept?.includes(res.status)) {
+      return { status: res.status, headers: res.headers, body };
+    }
+    const detail = providerMessage(body);
+    if (res.status === 401 || res.status === 403) {
+      throw new SpawnError(
+        'ERR_CONFIG',
+        `${this.label} refused our credentials (HTTP ${res.status}) while trying to ${req.what}; check ${this.options.credentialVar}`,
+        { userMessage: `${this.label} refused this server's credentials; the operator needs to fix them.` },
+      );
+    }
+    if (res.status === 404) {
+      throw new SpawnError('ERR_NOT_FOUND', `${this.label}: not found while trying to ${req.what}`);
+    }
+    throw new SpawnError(
+      'ERR_DEPLOY_FAILED',
+      `${this.label} refused to ${req.what} (HTTP ${res.status}${detail ? `: ${detail}` : ''})`,
+    );
   }
 }

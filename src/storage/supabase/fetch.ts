@@ -1,6 +1,5 @@
+import { fetchWithRetry, HttpUnreachableError } from '../../lib/http.js';
 import type { Logger } from '../../log.js';
-import { backoffMs, retryAfterMs } from '../../provision/resilience/retry.js';
-import { sleep } from '../../util/time.js';
 
 /** Longest time one request to Supabase Storage may take. */
 export const SUPABASE_REQUEST_TIMEOUT_MS = 20_000;
@@ -27,37 +26,22 @@ function replayable(body: unknown): boolean {
  */
 export function resilientFetch(logger: Logger, timeoutMs = SUPABASE_REQUEST_TIMEOUT_MS): typeof fetch {
   return async (input, init) => {
-    const callerSignal = init?.signal ?? undefined;
-    const canRetry = replayable(init?.body);
-    for (let attempt = 1; ; attempt++) {
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
-      let res: Response;
-      try {
-        res = await fetch(input, { ...init, signal });
-      } catch (e) {
-        if (callerSignal?.aborted || !canRetry || attempt >= SUPABASE_MAX_ATTEMPTS) throw e;
-        const wait = backoffMs(attempt);
-        logger.warn(
-          { attempt, waitMs: wait, err: (e as Error).name },
-          'Supabase Storage request failed; retrying',
-        );
-        await sleep(wait, callerSignal);
-        continue;
-      }
-      if ((res.status === 429 || res.status >= 500) && canRetry && attempt < SUPABASE_MAX_ATTEMPTS) {
-        const wait = retryAfterMs(res.headers) ?? backoffMs(attempt);
-        if (wait <= SUPABASE_MAX_RETRY_WAIT_MS) {
-          await res.arrayBuffer().catch(() => undefined);
+    try {
+      return await fetchWithRetry(input, init, {
+        timeoutMs,
+        maxAttempts: replayable(init?.body) ? SUPABASE_MAX_ATTEMPTS : 1,
+        maxRetryWaitMs: SUPABASE_MAX_RETRY_WAIT_MS,
+        onRetry: ({ attempt, status, reason, waitMs }) =>
           logger.warn(
-            { attempt, status: res.status, waitMs: wait },
-            'Supabase Storage answered an error; retrying',
-          );
-          await sleep(wait, callerSignal);
-          continue;
-        }
-      }
-      return res;
+            { attempt, ...(status !== undefined ? { status } : { err: reason }), waitMs },
+            status !== undefined
+              ? 'Supabase Storage answered an error; retrying'
+              : 'Supabase Storage request failed; retrying',
+          ),
+      });
+    } catch (e) {
+      // supabase-js tells a failed fetch from an answered one by what fetch threw: hand it that.
+      throw e instanceof HttpUnreachableError ? e.cause : e;
     }
   };
 }

@@ -8,9 +8,9 @@ import {
   LINK_CODE_TTL_MS,
   normaliseCode,
 } from '../../../src/accounts/service.js';
-import { SlidingWindowLimiter } from '../../../src/billing/rate-limit.js';
 import { type ConversationRef, conversationKey, type Platform } from '../../../src/core/platform.js';
 import { SpawnError } from '../../../src/errors.js';
+import { SlidingWindowLimiter } from '../../../src/lib/rate-limiter.js';
 import { silentLogger } from '../../../src/log.js';
 import { uniquePrefix } from '../../helpers/cli.js';
 import { DB_KINDS, openTestDatabase, type TestDatabase } from '../../helpers/db.js';

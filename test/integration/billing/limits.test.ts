@@ -2,11 +2,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingGuard } from '../../../src/billing/guard.js';
 import { resolvePlans } from '../../../src/billing/plans.js';
-import { SlidingWindowLimiter } from '../../../src/billing/rate-limit.js';
 import { SpendEstimator } from '../../../src/billing/spend.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { conversationKey } from '../../../src/core/platform.js';
 import { SpawnError } from '../../../src/errors.js';
+import { SlidingWindowLimiter } from '../../../src/lib/rate-limiter.js';
 import type { FakeStripe } from '../../fakes/stripe/server.js';
 import { startTestApp, type TestApp } from '../../helpers/app.js';
 import { uniquePrefix } from '../../helpers/cli.js';
@@ -30,7 +30,11 @@ describe('sliding window per user (Redis)', () => {
     expect((await limiter.hit('u1', 3, 1000, t0)).allowed).toBe(true);
     expect((await limiter.hit('u1', 3, 1000, t0 + 100)).allowed).toBe(true);
     expect((await limiter.hit('u1', 3, 1000, t0 + 200)).allowed).toBe(true);
-    expect(await limiter.hit('u1', 3, 1000, t0 + 300)).toEqual({ allowed: false, retryAfterMs: 700 });
+    expect(await limiter.hit('u1', 3, 1000, t0 + 300)).toEqual({
+      allowed: false,
+      remaining: 0,
+      retryAfterMs: 700,
+    });
     expect((await limiter.hit('u2', 3, 1000, t0 + 300)).allowed).toBe(true); // per user
     expect((await limiter.hit('u1', 3, 1000, t0 + 999)).allowed).toBe(false);
     expect((await limiter.hit('u1', 3, 1000, t0 + 1001)).allowed).toBe(true); // the first hit left the window

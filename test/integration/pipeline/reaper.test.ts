@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packBundle } from '../../../src/storage/bundle.js';
+import { packBundle } from '../../../src/lib/bundle-codec.js';
 import { sweep } from '../../../src/worker/reap-processor.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
 import { fetchPreview } from '../../helpers/preview.js';

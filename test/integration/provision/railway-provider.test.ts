@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSpawnError, type SpawnError } from '../../../src/errors.js';
+import { CircuitBreaker } from '../../../src/lib/circuit-breaker.js';
 import { silentLogger } from '../../../src/log.js';
 import { createRailwayProvider, type RailwayProviderOptions } from '../../../src/provision/railway/index.js';
-import { CircuitBreaker } from '../../../src/provision/resilience/circuit-breaker.js';
 import type { GuardedProvider } from '../../../src/provision/resilience/guarded.js';
 import { serviceNameFor } from '../../../src/provision/types.js';
 import { waitForHttpOk } from '../../../src/provision/wait.js';

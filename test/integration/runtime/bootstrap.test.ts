@@ -10,8 +10,8 @@ import { gzip } from 'node:zlib';
 import { Header } from 'tar';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppFile } from '../../../src/build/types.js';
+import { packBundle } from '../../../src/lib/bundle-codec.js';
 import { freePort } from '../../../src/redis/local-server.js';
-import { packBundle } from '../../../src/storage/bundle.js';
 import { helloApp } from '../../contract/provider-contract.js';
 import { BOOTSTRAP } from '../../fakes/railway/app-host.js';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { packBundle, unpackBundle } from '../../../src/storage/bundle.js';
+import { packBundle, unpackBundle } from '../../../src/lib/bundle-codec.js';
 import { createLocalBundleStore } from '../../../src/storage/local/index.js';
 import type { BundleStore } from '../../../src/storage/types.js';
 

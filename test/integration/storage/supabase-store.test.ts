@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isSpawnError, type SpawnError } from '../../../src/errors.js';
+import { packBundle, unpackBundle } from '../../../src/lib/bundle-codec.js';
 import { silentLogger } from '../../../src/log.js';
-import { packBundle, unpackBundle } from '../../../src/storage/bundle.js';
 import { createSupabaseBundleStore } from '../../../src/storage/supabase/index.js';
 import type { BundleStore } from '../../../src/storage/types.js';
 import { FakeSupabase } from '../../fakes/supabase/server.js';

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isSpawnError, type SpawnError } from '../../../src/errors.js';
+import { CircuitBreaker } from '../../../src/lib/circuit-breaker.js';
 import { silentLogger } from '../../../src/log.js';
-import { CircuitBreaker } from '../../../src/provision/resilience/circuit-breaker.js';
 import { ProviderHttp, scrubProviderText } from '../../../src/provision/resilience/http.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;

@@ -5,8 +5,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { Header, type HeaderData, Pax } from 'tar';
-import type { AppFile } from '../build/types.js';
 import { SpawnError } from '../errors.js';
+
+/** A file of a bundle: its path inside the app and its text (structurally the builders' `AppFile`). */
+export interface BundleFile {
+  readonly path: string;
+  readonly content: string;
+}
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -166,7 +171,7 @@ function padding(size: number): Buffer {
  * @throws SpawnError `ERR_BAD_REQUEST` for an unsafe path, a duplicate, or a file over the limits.
  */
 export async function packBundle(
-  files: readonly AppFile[],
+  files: readonly BundleFile[],
   limits?: Partial<BundleLimits>,
 ): Promise<PackedBundle> {
   const checker = new BundleChecker(resolveLimits(limits));
@@ -271,9 +276,9 @@ async function readBundle(tarball: Buffer, limits?: Partial<BundleLimits>): Prom
  *
  * @throws SpawnError `ERR_BAD_REQUEST` naming the problem.
  */
-export async function unpackBundle(tarball: Buffer, limits?: Partial<BundleLimits>): Promise<AppFile[]> {
+export async function unpackBundle(tarball: Buffer, limits?: Partial<BundleLimits>): Promise<BundleFile[]> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const files: AppFile[] = [];
+  const files: BundleFile[] = [];
   for (const entry of await readBundle(tarball, limits)) {
     if (entry.content === undefined) continue;
     let content: string;

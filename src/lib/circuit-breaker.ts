@@ -1,4 +1,4 @@
-import { SpawnError } from '../../errors.js';
+import { SpawnError } from '../errors.js';
 
 /** Failed requests in a row after which a provider's circuit opens. */
 export const CIRCUIT_FAILURE_THRESHOLD = 5;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSpawnError } from '../../../src/errors.js';
-import { CircuitBreaker } from '../../../src/provision/resilience/circuit-breaker.js';
+import { CircuitBreaker } from '../../../src/lib/circuit-breaker.js';
 
 function clock(start = 1_000_000) {
   let now = start;

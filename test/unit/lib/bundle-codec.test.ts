@@ -7,7 +7,7 @@ import { Header, type HeaderData, Pax, create as tarCreate, list as tarList } fr
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppFile } from '../../../src/build/types.js';
 import { isSpawnError } from '../../../src/errors.js';
-import { extractBundle, packBundle, unpackBundle, validateAppPath } from '../../../src/storage/bundle.js';
+import { extractBundle, packBundle, unpackBundle, validateAppPath } from '../../../src/lib/bundle-codec.js';
 
 const FILES: AppFile[] = [
   { path: 'package.json', content: '{"scripts":{"start":"node server.js"}}\n' },
