@@ -7,6 +7,7 @@ import {
   type BuildUsage,
   usageOfFailedBuild,
 } from '../build/types.js';
+import type { AttachmentSource } from '../core/attachments.js';
 import { canTransition, isTerminal, type SessionStatus } from '../core/status.js';
 import type { Stage } from '../core/view.js';
 import type { BuildRow, FileEntry, Repos, SessionRow } from '../db/repos/index.js';
@@ -49,6 +50,8 @@ export interface SpawnProcessorDeps {
   timeouts: { buildMs: number; storeMs: number; deployMs: number };
   logger: Logger;
   metrics?: Metrics;
+  /** Fetches the pictures of a request with each platform's own credentials. */
+  attachments?: AttachmentSource;
 }
 
 /** Raised when the session ended (stopped, expired) while its build was running. */
@@ -110,6 +113,7 @@ export function createSpawnProcessor(deps: SpawnProcessorDeps) {
       }
       log.error({ err: err.message, code: err.code, cause: describeCause(err) }, 'build failed');
       await run.fail(err.userMessage, err.code);
+      await run.releasePictures();
       outcome('failed');
       throw new UnrecoverableError(`${err.code}: ${err.message}`);
     }
@@ -248,13 +252,16 @@ class BuildRun {
     const span = STAGE_PERCENT.buildingEnd - STAGE_PERCENT.buildingStart;
     let lastEmit = Promise.resolve();
     let stageStarted = performance.now();
-    let result = await runStage(timeouts.buildMs, 'ERR_BUILD_TIMEOUT', signal, (stageSignal) =>
-      builder.build({
+    let result = await runStage(timeouts.buildMs, 'ERR_BUILD_TIMEOUT', signal, async (stageSignal) => {
+      // Fetched here, in the build's time, and kept in memory only: checked before any model call.
+      const images = await this.pictures(stageSignal);
+      return builder.build({
         sessionId: this.session.id,
         buildId,
         prompt: this.build.prompt,
         originalPrompt: this.session.prompt,
         ...(previousFiles ? { previousFiles } : {}),
+        ...(images.length > 0 ? { images } : {}),
         ...(limits?.model ? { model: limits.model } : {}),
         ...(limits?.effort ? { effort: limits.effort } : {}),
         budget: {
@@ -269,9 +276,10 @@ class BuildRun {
             .catch(() => {});
         },
         signal: stageSignal,
-      }),
-    );
+      });
+    });
     await lastEmit;
+    await this.releasePictures();
     this.observeStage('build', stageStarted);
     this.countUsage(result.usage, result.model ?? builder.name);
     await this.ensureActive();
@@ -357,6 +365,23 @@ class BuildRun {
     ];
     await this.emit('live', 100, notes.join('\n'), true);
     this.log.info({ url: deployment.url }, 'build live');
+  }
+
+  /** The request's pictures, downloaded and checked (none without attachments). */
+  private async pictures(signal: AbortSignal) {
+    const refs = this.job.data.attachments ?? [];
+    if (refs.length === 0) return [];
+    if (!this.deps.attachments) {
+      throw new SpawnError('ERR_IMAGE_UNAVAILABLE', 'this worker cannot fetch attachments');
+    }
+    await this.emit('building', STAGE_PERCENT.buildingStart, 'looking at your pictures');
+    return this.deps.attachments.fetch(refs, signal);
+  }
+
+  /** Files we held for the request's pictures go once the build no longer needs them. */
+  async releasePictures(): Promise<void> {
+    const refs = this.job.data.attachments ?? [];
+    if (refs.length > 0) await this.deps.attachments?.release(refs);
   }
 
   /**
