@@ -282,20 +282,26 @@ export async function registerWebRoutes(app: FastifyInstance, options: WebRouteO
     };
   });
 
+  const textLimit = Math.max(16_384, options.promptMaxChars * 4 + 1024);
   app.post(
     '/api/web/messages',
     {
-      // The text, and up to IMAGE_LIMITS.maxCount pictures as base64 (4/3 of their bytes).
-      bodyLimit:
-        Math.max(16_384, options.promptMaxChars * 4 + 1024) +
-        Math.ceil((IMAGE_LIMITS.maxCount * IMAGE_LIMITS.maxBytes * 4) / 3) +
-        4096,
+      // The text, and up to IMAGE_LIMITS.maxCount pictures as base64 (4/3 of their bytes); a
+      // message without pictures keeps the text's own limit (checked first in the handler).
+      bodyLimit: textLimit + Math.ceil((IMAGE_LIMITS.maxCount * IMAGE_LIMITS.maxBytes * 4) / 3) + 4096,
       onRequest: inboundGate(options.inbound),
     },
     async (request: FastifyRequest, reply: FastifyReply) => {
+      const body = request.body as { text?: unknown; clientId?: unknown; images?: unknown } | undefined;
+      const declared = Number(request.headers['content-length'] ?? 0);
+      if (
+        (body?.images === undefined && declared > textLimit) ||
+        (typeof body?.text === 'string' && Buffer.byteLength(body.text) > textLimit)
+      ) {
+        throw new SpawnError('ERR_BODY_TOO_LARGE');
+      }
       requireJson(request);
       const uid = requireUser(request);
-      const body = request.body as { text?: unknown; clientId?: unknown; images?: unknown } | undefined;
       if (
         typeof body?.text !== 'string' ||
         typeof body.clientId !== 'string' ||
