@@ -64,6 +64,24 @@ describe('Discord: message attachments go to Claude with the message', () => {
     expect(fake.cdnRequests.map((r) => r.signed)).toEqual([true, true]);
   });
 
+  it('takes the picture of /spawn from its attachment option (resolved attachment)', async () => {
+    const { fake } = w;
+    anthropic.reset();
+    anthropic.script(app('Slash Picture'));
+    const carol = fake.user('carol');
+    const dm = fake.dmChannel(carol);
+    const picture = fake.attachment(dm.id, { filename: 'sketch.png', contentType: 'image/png', bytes: PNG });
+    const res = await fake.signer.deliver(
+      fake.signer.command(carol, dm.id, 'a page like this', 'spawn', picture),
+    );
+    expect(res.status).toBeLessThan(300);
+    await until('the build used the picture', async () =>
+      anthropic.messageRequests().length > 0 ? true : undefined,
+    );
+    expectImageBlocks(anthropic, [{ type: 'image/png', data: PNG }]);
+    await readyMessage(fake, dm.id, 1, 60_000);
+  });
+
   it('refuses a file too large or not a picture with a clear message, before any download or model call', async () => {
     const { fake } = w;
     anthropic.reset();
