@@ -84,11 +84,14 @@ export function createSpawnProcessor(deps: SpawnProcessorDeps) {
       deps.metrics?.builds.inc({ builder: deps.builder.name, outcome: o });
     try {
       await run.execute(signal);
+      // Kept until the job is over for good: a retried job builds again and needs them.
+      await run.releasePictures();
       outcome('succeeded');
       return 'succeeded';
     } catch (e) {
       await run.recordFailedUsage(e);
       if (e instanceof SessionEnded) {
+        await run.releasePictures();
         log.info('session ended during its build; stopped working on it');
         outcome('cancelled');
         return 'cancelled';
@@ -279,7 +282,6 @@ class BuildRun {
       });
     });
     await lastEmit;
-    await this.releasePictures();
     this.observeStage('build', stageStarted);
     this.countUsage(result.usage, result.model ?? builder.name);
     await this.ensureActive();
@@ -378,7 +380,7 @@ class BuildRun {
     return this.deps.attachments.fetch(refs, signal);
   }
 
-  /** Files we held for the request's pictures go once the build no longer needs them. */
+  /** Files we held for the request's pictures go once the job is over for good. */
   async releasePictures(): Promise<void> {
     const refs = this.job.data.attachments ?? [];
     if (refs.length > 0) await this.deps.attachments?.release(refs);
