@@ -225,6 +225,7 @@ export function createConversation(deps: ConversationDeps): ConversationHandler 
           newSession: command.kind === 'spawn',
           ...(command.kind === 'spawn' && command.provider ? { provider: command.provider } : {}),
           ...(message.correlationId ? { correlationId: message.correlationId } : {}),
+          ...(message.attachments?.length ? { attachments: message.attachments } : {}),
         });
         return {
           replies: [views.queued(outcome.session, outcome.build.iteration, outcome.duplicate)],

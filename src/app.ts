@@ -19,6 +19,7 @@ import { localSecret } from './config/local-secrets.js';
 import { publishLinkStatuses } from './connections/published.js';
 import { ConnectionSupervisor } from './connections/supervisor.js';
 import type { AdapterContext, PlatformAdapter } from './core/adapter.js';
+import { AttachmentSource } from './core/attachments.js';
 import type { InboundHandler } from './core/inbound-handler.js';
 import { MessengerRegistry } from './core/messenger.js';
 import { type Database, migrationAdvice, openDatabase } from './db/client.js';
@@ -465,6 +466,9 @@ export async function createApp(
             },
             logger: logger.child({ module: 'worker-spawn' }),
             metrics,
+            attachments: new AttachmentSource(
+              new Map(adapters.flatMap((a) => (a.files ? [[a.platform, a.files] as const] : []))),
+            ),
           }),
           notify: createNotifyProcessor({
             repos,

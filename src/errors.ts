@@ -52,6 +52,30 @@ export const ERRORS = {
     message:
       'Your message contains a character I cannot keep (an invisible NUL character or half of an emoji). Remove it and send the message again.',
   },
+  ERR_IMAGE_TYPE: {
+    kind: 'invalid',
+    status: 415,
+    message: 'I can only look at JPEG, PNG, GIF or WebP pictures.',
+  },
+  ERR_IMAGE_TOO_LARGE: { kind: 'invalid', status: 413, message: 'That picture is too large.' },
+  ERR_IMAGE_COUNT: { kind: 'invalid', status: 400, message: 'That is more pictures than I can look at.' },
+  ERR_IMAGES_OFFLINE: {
+    kind: 'invalid',
+    status: 400,
+    message:
+      'Sorry, the offline builder cannot look at pictures. Tell me in words what the app should look like and I will build it from that.',
+  },
+  /** The platform did not hand over a picture it announced (gone, or our access to it). */
+  ERR_IMAGE_UNAVAILABLE: {
+    kind: 'invalid',
+    status: 502,
+    message: 'I could not get the picture from the chat platform. Send it again, please.',
+  },
+  ERR_IMAGE_FETCH: {
+    kind: 'unavailable',
+    status: 503,
+    message: 'Getting the picture from the chat platform failed for now; trying again.',
+  },
   ERR_QUOTA_LIVE: { kind: 'budget', status: 429, message: 'You have reached your limit of live apps.' },
   ERR_QUOTA_BUILDS: { kind: 'budget', status: 429, message: 'You have reached your daily build limit.' },
   ERR_BUSY: { kind: 'invalid', status: 409, message: 'Still working on the previous change.' },

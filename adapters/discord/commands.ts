@@ -1,8 +1,13 @@
 /** Discord caps a string option at 6000 characters. */
 const DISCORD_STRING_OPTION_MAX = 6000;
 
-/** Option type 3: a string. Command type 1: a chat-input (slash) command. */
+/**
+ * Option type 3: a string; 11: an attachment (ApplicationCommandOptionType.Attachment, see
+ * https://discord.com/developers/docs/interactions/application-commands#application-command-object-application-command-option-type).
+ * Command type 1: a chat-input (slash) command.
+ */
 const STRING_OPTION = 3;
+const ATTACHMENT_OPTION = 11;
 const CHAT_INPUT = 1;
 
 /** Where the command may be used: 0 guild channels, 1 the bot's DMs. Installed to guilds (0). */
@@ -19,7 +24,7 @@ export interface SlashCommandDefinition {
     readonly name: string;
     readonly description: string;
     readonly required: boolean;
-    readonly max_length: number;
+    readonly max_length?: number;
   }[];
   readonly contexts: readonly number[];
   readonly integration_types: readonly number[];
@@ -43,6 +48,12 @@ export function slashCommands(promptMaxChars: number): SlashCommandDefinition[] 
           description: 'What to build, or: status | list | stop | extend | help [app id]',
           required: true,
           max_length: Math.min(promptMaxChars, DISCORD_STRING_OPTION_MAX),
+        },
+        {
+          type: ATTACHMENT_OPTION,
+          name: 'picture',
+          description: 'A picture of how it should look (JPEG, PNG, GIF or WebP)',
+          required: false,
         },
       ],
       contexts: CONTEXTS,

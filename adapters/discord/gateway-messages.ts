@@ -1,3 +1,4 @@
+import type { AttachmentRef } from '../../src/core/attachments.js';
 import type { ConversationHandler } from '../../src/core/conversation.js';
 import type { InboundContext } from '../../src/core/inbound-handler.js';
 import { type ConversationRef, conversationKey } from '../../src/core/platform.js';
@@ -21,6 +22,8 @@ export interface GatewayMessage {
   readonly authorId: string;
   readonly authorName: string;
   readonly content: string;
+  /** Files attached to the message (references; the build fetches them). */
+  readonly attachments?: readonly AttachmentRef[];
 }
 
 const FAILED: ReplyView = {
@@ -96,6 +99,7 @@ export function createGatewayMessageHandler(deps: {
         text: stripMentions(m.content, m.botId),
         idempotencyKey: m.id,
         correlationId: `discord-${m.id}`,
+        ...(m.attachments?.length ? { attachments: m.attachments } : {}),
       });
       // A build: its status card (posted by the spawn worker) is the answer; the rest is said here.
       replies = result.spawn ? result.replies.filter((r) => !r.ephemeral) : result.replies;

@@ -3,6 +3,7 @@ import type { Connection } from '../../src/core/adapter.js';
 import { SpawnError, StartupError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { InboundQueue } from '../../src/queue/inbound.js';
+import { discordAttachments } from './files.js';
 import type { GatewayMessage } from './gateway-messages.js';
 import {
   DISCORD_LOGIN_TIMEOUT_MS,
@@ -87,6 +88,9 @@ export async function connectGateway(deps: GatewayDeps): Promise<Connection> {
       authorId: message.author.id,
       authorName: name,
       content: message.content,
+      ...(message.attachments.size > 0
+        ? { attachments: discordAttachments(message.attachments.values()) }
+        : {}),
     };
     // The message id is the job id: a message delivered twice (a resume replays) is one job.
     await deps.inbound.enqueue('discord', message.id, 'message', reduced);

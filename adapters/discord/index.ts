@@ -1,4 +1,5 @@
 import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js';
+import { createDiscordFileFetcher } from './files.js';
 import { createGatewayMessageHandler } from './gateway-messages.js';
 import { createInteractionHandler, registerInteractionRoute } from './interactions.js';
 import { createDiscordMessenger } from './messenger.js';
@@ -58,6 +59,7 @@ export function createDiscordAdapter(ctx: AdapterContext): PlatformAdapter | und
         logger,
       }),
     inbound: (job) => (job.data.kind === 'message' ? gatewayMessages(job) : interactions(job)),
+    files: createDiscordFileFetcher(config.DISCORD_API_URL),
     async connect() {
       // discord.js loads only in the process that holds the gateway.
       const { connectGateway } = await import('./gateway.js');

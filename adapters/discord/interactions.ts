@@ -145,6 +145,7 @@ export function createInteractionHandler(deps: InteractionHandlerDeps) {
       text: `/${i.name} ${i.prompt ?? ''}`.trim(),
       idempotencyKey: i.id,
       correlationId: `discord-${i.id}`,
+      ...(i.attachments?.length ? { attachments: i.attachments } : {}),
     });
     // A build: the spawn worker turns "thinking…" into the status card. (A duplicate here is
     // this delivery's earlier attempt: redeliveries are the same job.)

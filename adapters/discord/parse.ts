@@ -1,7 +1,9 @@
+import type { AttachmentRef } from '../../src/core/attachments.js';
 import type { PlatformUser } from '../../src/core/platform.js';
 import { ACTION_IDS, type ActionId, parseActionTarget } from '../../src/core/view.js';
 import { SpawnError } from '../../src/errors.js';
 import { SESSION_ID_PATTERN } from '../../src/spawn/ids.js';
+import { discordAttachments } from './files.js';
 
 /** Interaction types (Discord's `type` field). */
 export const INTERACTION_TYPE = {
@@ -38,6 +40,8 @@ export type ParsedInteraction =
       readonly name: string;
       /** The `prompt` option (`/spawn prompt:<text>`), if given. */
       readonly prompt: string | undefined;
+      /** The `picture` attachment option, resolved to its attachment object. */
+      readonly attachments?: readonly AttachmentRef[];
     })
   | (Where & {
       readonly kind: 'component';
@@ -119,6 +123,31 @@ function stringOption(data: Json, name: string): string | undefined {
 }
 
 /**
+ * An attachment option: its value is the attachment's id, and the attachment object itself is in
+ * `data.resolved.attachments[id]` (https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object-resolved-data-structure).
+ */
+function attachmentOption(data: Json, name: string): AttachmentRef[] {
+  const options = Array.isArray(data.options) ? data.options : [];
+  const option = options.find((o): o is Json => isObject(o) && o.name === name);
+  if (!option) return [];
+  const id = snowflake(option.value, `option ${name}`);
+  const resolved =
+    isObject(data.resolved) && isObject(data.resolved.attachments) ? data.resolved.attachments : {};
+  const a = resolved[id];
+  if (!isObject(a) || typeof a.url !== 'string' || typeof a.size !== 'number')
+    bad(`attachment ${id} not resolved`);
+  return discordAttachments([
+    {
+      id,
+      filename: typeof a.filename === 'string' ? a.filename : id,
+      ...(typeof a.content_type === 'string' ? { content_type: a.content_type } : {}),
+      size: a.size,
+      url: a.url,
+    },
+  ]);
+}
+
+/**
  * Parses a verified interaction body. Anything SpawnAI does not handle (autocomplete, modals,
  * buttons it never made, another application's interaction) is a 400 that changes nothing.
  */
@@ -145,7 +174,14 @@ export function parseInteraction(body: unknown, applicationId: string): ParsedIn
 
   if (type === INTERACTION_TYPE.applicationCommand) {
     if (typeof data.name !== 'string' || !/^[\w-]{1,32}$/.test(data.name)) bad('no command name');
-    return { ...where, kind: 'command', name: data.name.toLowerCase(), prompt: stringOption(data, 'prompt') };
+    const attachments = attachmentOption(data, 'picture');
+    return {
+      ...where,
+      kind: 'command',
+      name: data.name.toLowerCase(),
+      prompt: stringOption(data, 'prompt'),
+      ...(attachments.length > 0 ? { attachments } : {}),
+    };
   }
   if (type === INTERACTION_TYPE.messageComponent) {
     if (typeof data.custom_id !== 'string') bad('no custom_id');

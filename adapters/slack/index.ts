@@ -3,6 +3,7 @@ import { localSecret } from '../../src/config/local-secrets.js';
 import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js';
 import { describeError } from '../../src/errors.js';
 import { SecretBox } from '../../src/util/secret-box.js';
+import { createSlackFileFetcher } from './files.js';
 import { createSlackHandlers } from './handlers.js';
 import { createSlackIngest } from './ingest.js';
 import { SlackInstallations } from './installations.js';
@@ -93,6 +94,7 @@ export function createSlackAdapter(ctx: AdapterContext): SlackAdapter | undefine
       Object.assign(pacing, p);
     },
     inbound: (job) => handlers.inbound(job),
+    files: createSlackFileFetcher(installations, config.SLACK_API_URL),
     async registerRoutes(app) {
       warm();
       if (config.SLACK_SIGNING_SECRET) {

@@ -16,6 +16,9 @@ export const SLACK_BOT_SCOPES = [
   'chat:write',
   'chat:write.public',
   'commands',
+  // Pictures people attach: `url_private` needs a token with files:read
+  // (https://api.slack.com/types/file; https://medium.com/slack-developer-blog/important-changes-to-files-in-the-web-api-eb38f2a9c1e7).
+  'files:read',
   'groups:history',
   'groups:read',
   'im:history',

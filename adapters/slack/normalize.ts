@@ -1,3 +1,4 @@
+import type { AttachmentRef } from '../../src/core/attachments.js';
 import type { IncomingAction, IncomingMessage } from '../../src/core/incoming.js';
 import type { ConversationRef } from '../../src/core/platform.js';
 import { ACTION_IDS, type ActionId, parseActionTarget } from '../../src/core/view.js';
@@ -326,7 +327,8 @@ export function normalizeEvent(envelope: EventEnvelope, botUserId?: string): Eve
     threadTs = event.thread_ts;
     needsActiveSession = true;
   }
-  if (text === '') return { kind: 'ignore', reason: 'empty text' };
+  const attachments = slackFiles(event.files, teamId);
+  if (text === '' && attachments.length === 0) return { kind: 'ignore', reason: 'empty text' };
   return {
     kind: 'message',
     needsActiveSession,
@@ -338,8 +340,39 @@ export function normalizeEvent(envelope: EventEnvelope, botUserId?: string): Eve
       text: threadWordToCommand(text),
       idempotencyKey: envelope.event_id,
       correlationId: envelope.event_id,
+      ...(attachments.length > 0 ? { attachments } : {}),
     },
   };
+}
+
+/**
+ * The files shared with a message (`files` of a `file_share` message or a mention), as
+ * references: id, name, `mimetype`, `size` and `url_private_download` (or `url_private`), all of
+ * which a file object carries (https://api.slack.com/types/file). Nothing is downloaded here:
+ * the build does it with the workspace's bot token.
+ */
+export function slackFiles(files: unknown, teamId: string): AttachmentRef[] {
+  if (!Array.isArray(files)) return [];
+  const out: AttachmentRef[] = [];
+  for (const f of files) {
+    if (!isRecord(f) || typeof f.id !== 'string') continue;
+    const url =
+      typeof f.url_private_download === 'string'
+        ? f.url_private_download
+        : typeof f.url_private === 'string'
+          ? f.url_private
+          : undefined;
+    out.push({
+      platform: 'slack',
+      id: f.id,
+      name: typeof f.name === 'string' && f.name !== '' ? f.name : f.id,
+      mediaType: typeof f.mimetype === 'string' ? f.mimetype : '',
+      size: typeof f.size === 'number' ? f.size : 0,
+      ...(url ? { url } : {}),
+      teamId,
+    });
+  }
+  return out;
 }
 
 /** Action ids of our buttons: `spawnai:stop`, `spawnai:extend`, ...; links are `spawnai:link:<n>`. */

@@ -11,6 +11,7 @@ import type { Logger } from '../../src/log.js';
 import { jobIdFor } from '../../src/queue/jobs.js';
 import type { Queues } from '../../src/queue/producer.js';
 import { callTelegram } from './api.js';
+import { attachmentsOf } from './files.js';
 import type { TelegramMessenger } from './messenger.js';
 import {
   addressedText,
@@ -98,18 +99,32 @@ export function createHandlers(deps: HandlerDeps): Composer<Context> {
     return who?.userId !== active.userId;
   }
 
-  async function onText(ctx: Context, message: Message & { text: string }): Promise<void> {
+  /** A text message, or a photo or file with its caption (the caption is the request). */
+  async function onText(ctx: Context, message: Message): Promise<void> {
     const from = message.from;
     if (!from || from.is_bot) return;
     const me = identity(ctx);
-    const text = addressedText(message, me);
+    const text = addressedText(
+      {
+        ...message,
+        text: message.text ?? message.caption ?? '',
+        entities: message.entities ?? message.caption_entities ?? [],
+      },
+      me,
+    );
     if (text === undefined) return;
     const chatId = String(message.chat.id);
     const replied = isGroupChat(message.chat) ? repliedBotMessage(message, me) : undefined;
     let threadId = replied !== undefined ? await threads.threadOf(chatId, String(replied)) : undefined;
     // A new app started inside another app's thread gets a thread of its own.
     if (threadId && startsNewApp(text)) threadId = undefined;
-    const incoming = toIncomingMessage(ctx.update.update_id, { ...message, from }, text, threadId);
+    const incoming = toIncomingMessage(
+      ctx.update.update_id,
+      { ...message, from },
+      text,
+      threadId,
+      attachmentsOf(message),
+    );
     const key = incoming.idempotencyKey;
     try {
       if (threadId && !text.startsWith('/') && (await refusedInThread(incoming))) {
@@ -220,6 +235,8 @@ export function createHandlers(deps: HandlerDeps): Composer<Context> {
     await payments.successfulPayment(message.successful_payment, message.from, conv);
   });
   composer.on('message:text', (ctx) => onText(ctx, ctx.message));
+  // Pictures ("make it look like this"): only their references; the build fetches the bytes.
+  composer.on(['message:photo', 'message:document'], (ctx) => onText(ctx, ctx.message));
   composer.on('callback_query', (ctx) => onCallback(ctx.callbackQuery));
   return composer;
 }

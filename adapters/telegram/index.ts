@@ -3,6 +3,7 @@ import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js'
 import { describeError } from '../../src/errors.js';
 import { botIdOf, createApi } from './api.js';
 import { BotHost, registerCommands } from './bot.js';
+import { createTelegramFileFetcher } from './files.js';
 import { createHandlers, createSay } from './handlers.js';
 import { createTelegramMessenger, type TelegramMessenger } from './messenger.js';
 import { defaultPacing, TelegramBudget, type TelegramPacing } from './pacing.js';
@@ -84,6 +85,7 @@ export function createTelegramAdapter(ctx: AdapterContext): TelegramAdapter | un
     platform: 'telegram',
     messenger,
     inbound: async ({ data }) => (await host.bot()).handleUpdate(data.payload as Update),
+    files: createTelegramFileFetcher(api, token, config.TELEGRAM_API_ROOT),
     setPacing(p) {
       Object.assign(pacing, p);
     },

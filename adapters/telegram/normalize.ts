@@ -1,4 +1,5 @@
 import type { Chat, Message, MessageEntity, User } from 'grammy/types';
+import type { AttachmentRef } from '../../src/core/attachments.js';
 import type { IncomingMessage } from '../../src/core/incoming.js';
 import type { ConversationRef, PlatformUser } from '../../src/core/platform.js';
 
@@ -113,6 +114,7 @@ export function toIncomingMessage(
   },
   text: string,
   threadId: string | undefined,
+  attachments: readonly AttachmentRef[] = [],
 ): IncomingMessage {
   return {
     platform: 'telegram',
@@ -126,6 +128,7 @@ export function toIncomingMessage(
     text,
     idempotencyKey: `${message.chat.id}:${message.message_id}`,
     correlationId: `tg-${updateId}`,
+    ...(attachments.length > 0 ? { attachments } : {}),
   };
 }
 

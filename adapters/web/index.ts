@@ -1,5 +1,6 @@
 import { localSecret } from '../../src/config/local-secrets.js';
 import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js';
+import { createWebFileFetcher } from './files.js';
 import { createWebMessenger } from './messenger.js';
 import { createWebMessageHandler, registerWebRoutes } from './routes.js';
 
@@ -17,6 +18,7 @@ export function createWebAdapter(ctx: AdapterContext): PlatformAdapter {
       messenger,
       promptMaxChars: config.PROMPT_MAX_CHARS,
     }),
+    files: createWebFileFetcher(ctx.redis, config.QUEUE_PREFIX),
     registerRoutes: (app) =>
       registerWebRoutes(app, {
         repos: ctx.repos,
@@ -28,6 +30,7 @@ export function createWebAdapter(ctx: AdapterContext): PlatformAdapter {
         secureCookies: config.PUBLIC_URL.startsWith('https://'),
         promptMaxChars: config.PROMPT_MAX_CHARS,
         inbound: ctx.inbound,
+        redis: ctx.redis,
       }),
   };
 }

@@ -2,6 +2,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  type AttachmentRef,
+  checkBytes,
+  checkDeclared,
+  declaredType,
+  IMAGE_LIMITS,
+} from '../../src/core/attachments.js';
 import type { ConversationHandler, ConversationResult } from '../../src/core/conversation.js';
 import type { InboundContext } from '../../src/core/inbound-handler.js';
 import type { ConversationRef } from '../../src/core/platform.js';
@@ -10,6 +17,7 @@ import { ACTION_IDS, type ActionId, asVersion, type ReplyView } from '../../src/
 import type { Repos } from '../../src/db/repos/index.js';
 import { SpawnError } from '../../src/errors.js';
 import { InboundQueue } from '../../src/queue/inbound.js';
+import type { Redis } from '../../src/redis/connection.js';
 import type { PubSub } from '../../src/redis/pubsub.js';
 import { inboundGate } from '../../src/server/inbound-gate.js';
 import { packageRoot } from '../../src/util/package-root.js';
@@ -26,6 +34,8 @@ export interface WebRouteOptions {
   secureCookies: boolean;
   promptMaxChars: number;
   inbound: InboundQueue;
+  /** Holds uploaded pictures until their build has read them. */
+  redis: Redis;
 }
 
 /** How long a chat request waits for its answer before it says "queued" (the stream follows). */
@@ -43,6 +53,69 @@ export interface WebDelivery {
   readonly uid: string;
   readonly clientId: string;
   readonly text: string;
+  /** Pictures uploaded with the message, held in Redis until their build (references only here). */
+  readonly attachments?: readonly AttachmentRef[];
+}
+
+/**
+ * How long an uploaded picture waits for its build: a build starts within minutes, but a long
+ * queue or retries can take a while; its build deletes it as soon as it is over.
+ */
+export const WEB_UPLOAD_TTL_S = 2 * 3600;
+
+/** Where one uploaded picture waits for its build. */
+export function webUploadKey(prefix: string, uid: string, clientId: string, index: number): string {
+  return `${prefix}:web-upload:${uid}:${clientId}:${index}`;
+}
+
+/** The JSON a message may carry its pictures in: base64, as the page reads them from a file input. */
+interface UploadedImage {
+  readonly name?: unknown;
+  readonly type?: unknown;
+  readonly data?: unknown;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * The pictures of a chat message, checked on the spot (count, declared type, size, and the bytes'
+ * own type: they are here already) and refused with the error the page shows, before anything
+ * is queued or paid for.
+ */
+function readUploads(images: unknown): { name: string; mediaType: string; data: Buffer }[] {
+  if (images === undefined) return [];
+  if (!Array.isArray(images)) {
+    throw new SpawnError('ERR_BAD_REQUEST', 'Send "images" as a list of {"name", "type", "data" (base64)}.');
+  }
+  const declared = images.map((raw: UploadedImage, i) => {
+    if (typeof raw !== 'object' || raw === null || typeof raw.data !== 'string' || !BASE64.test(raw.data)) {
+      throw new SpawnError('ERR_BAD_REQUEST', 'Each image needs "data": the file as base64.');
+    }
+    const name =
+      typeof raw.name === 'string' && raw.name !== '' ? raw.name.slice(0, 200) : `picture ${i + 1}`;
+    return {
+      name,
+      mediaType: declaredType(typeof raw.type === 'string' ? raw.type : undefined, name),
+      data: raw.data,
+    };
+  });
+  checkDeclared(
+    declared.map((d) => ({
+      platform: 'web',
+      id: d.name,
+      name: d.name,
+      mediaType: d.mediaType,
+      size: Math.floor((d.data.length * 3) / 4),
+    })),
+  );
+  return declared.map((d) => {
+    const bytes = Buffer.from(d.data, 'base64');
+    const image = checkBytes(
+      { platform: 'web', id: d.name, name: d.name, mediaType: d.mediaType, size: 0 },
+      bytes,
+    );
+    return { name: d.name, mediaType: image.mediaType, data: bytes };
+  });
 }
 
 /** What the worker answers a chat message with (and the request returns when it is quick). */
@@ -107,6 +180,7 @@ export function createWebMessageHandler(deps: {
       text: d.text,
       idempotencyKey: `${d.uid}:${d.clientId}`,
       correlationId: `web-${d.clientId}`,
+      ...(d.attachments?.length ? { attachments: d.attachments } : {}),
     });
     // Stored replies have ids of their own: a retried job stores them again rather than lose them.
     const replies = await deliverWebReplies(deps.messenger, d.uid, result.replies);
@@ -208,16 +282,26 @@ export async function registerWebRoutes(app: FastifyInstance, options: WebRouteO
     };
   });
 
+  const textLimit = Math.max(16_384, options.promptMaxChars * 4 + 1024);
   app.post(
     '/api/web/messages',
     {
-      bodyLimit: Math.max(16_384, options.promptMaxChars * 4 + 1024),
+      // The text, and up to IMAGE_LIMITS.maxCount pictures as base64 (4/3 of their bytes); a
+      // message without pictures keeps the text's own limit (checked first in the handler).
+      bodyLimit: textLimit + Math.ceil((IMAGE_LIMITS.maxCount * IMAGE_LIMITS.maxBytes * 4) / 3) + 4096,
       onRequest: inboundGate(options.inbound),
     },
     async (request: FastifyRequest, reply: FastifyReply) => {
+      const body = request.body as { text?: unknown; clientId?: unknown; images?: unknown } | undefined;
+      const declared = Number(request.headers['content-length'] ?? 0);
+      if (
+        (body?.images === undefined && declared > textLimit) ||
+        (typeof body?.text === 'string' && Buffer.byteLength(body.text) > textLimit)
+      ) {
+        throw new SpawnError('ERR_BODY_TOO_LARGE');
+      }
       requireJson(request);
       const uid = requireUser(request);
-      const body = request.body as { text?: unknown; clientId?: unknown } | undefined;
       if (
         typeof body?.text !== 'string' ||
         typeof body.clientId !== 'string' ||
@@ -225,7 +309,31 @@ export async function registerWebRoutes(app: FastifyInstance, options: WebRouteO
       ) {
         throw new SpawnError('ERR_BAD_REQUEST', 'Send {"text": string, "clientId": string}.');
       }
-      const delivery: WebDelivery = { uid, clientId: body.clientId, text: body.text };
+      const uploads = readUploads(body.images);
+      const clientId = body.clientId;
+      const attachments: AttachmentRef[] = [];
+      for (const [i, upload] of uploads.entries()) {
+        const key = webUploadKey(options.prefix, uid, clientId, i);
+        // Only until its build has read it (the build deletes it; the expiry is the backstop).
+        try {
+          await options.redis.set(key, upload.data, 'EX', WEB_UPLOAD_TTL_S);
+        } catch (e) {
+          throw new SpawnError('ERR_QUEUE_UNAVAILABLE', undefined, { cause: e, retryAfterMs: 1000 });
+        }
+        attachments.push({
+          platform: 'web',
+          id: key,
+          name: upload.name,
+          mediaType: upload.mediaType,
+          size: upload.data.length,
+        });
+      }
+      const delivery: WebDelivery = {
+        uid,
+        clientId,
+        text: body.text,
+        ...(attachments.length > 0 ? { attachments } : {}),
+      };
       // A resend of the same message (same clientId) is the same job; it is answered as a repeat.
       const first = await options.inbound.claim('web', `${uid}:${body.clientId}`);
       const { jobId, busy } = await options.inbound.enqueue(

@@ -1,3 +1,4 @@
+import type { ImageInput } from '../core/attachments.js';
 import type { StartupFailure } from '../errors.js';
 import type { Effort } from './claude/models.js';
 
@@ -65,6 +66,8 @@ export interface BuildRequest {
   readonly originalPrompt: string;
   /** Files of the previous live build; absent on the first build. */
   readonly previousFiles?: readonly AppFile[];
+  /** Pictures attached to this request, fetched and checked; held in memory for this build only. */
+  readonly images?: readonly ImageInput[];
   readonly budget: BuildBudget;
   readonly model?: string;
   /** How hard the model thinks (the plan's, else ANTHROPIC_EFFORT); ignored by models without it. */

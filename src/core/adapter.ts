@@ -7,6 +7,7 @@ import type { InboundQueue } from '../queue/inbound.js';
 import type { Queues } from '../queue/producer.js';
 import type { Redis } from '../redis/connection.js';
 import type { PubSub } from '../redis/pubsub.js';
+import type { FileFetcher } from './attachments.js';
 import type { ConversationHandler } from './conversation.js';
 import type { InboundHandler } from './inbound-handler.js';
 import type { Messenger } from './messenger.js';
@@ -52,6 +53,8 @@ export interface PlatformAdapter {
   registerRoutes?(app: FastifyInstance): Promise<void>;
   /** Worker side: the conversation from one delivery its routes or connection enqueued. */
   readonly inbound?: InboundHandler;
+  /** Worker side: the bytes of files people attached, fetched with the platform's own credentials. */
+  readonly files?: FileFetcher;
   /**
    * Long-lived connection (gateway, Socket Mode, long polling), only when the platform has no
    * webhook. One attempt: it resolves once connected or rejects (a StartupError, or an `auth`

@@ -1,3 +1,4 @@
+import type { AttachmentRef } from './attachments.js';
 import type { ConversationRef, Platform, PlatformUser } from './platform.js';
 import type { ActionId } from './view.js';
 
@@ -13,6 +14,8 @@ export interface IncomingMessage {
   readonly idempotencyKey: string;
   /** Follows the request from webhook to worker in the logs (the platform event id). */
   readonly correlationId?: string;
+  /** Files attached to the message (references only: nothing is downloaded on the way in). */
+  readonly attachments?: readonly AttachmentRef[];
 }
 
 /** A button press. */

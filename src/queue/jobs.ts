@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { AttachmentRef } from '../core/attachments.js';
 import type { ConversationRef, Platform } from '../core/platform.js';
 import type { ReplyView } from '../core/view.js';
 
@@ -39,6 +40,12 @@ export interface SpawnJobData {
   readonly correlationId: string;
   /** W3C trace context of the request, so the job's spans join its trace (OpenTelemetry). */
   readonly trace?: Record<string, string> | undefined;
+  /**
+   * Pictures attached to the request: where they are, never their bytes. The worker fetches
+   * them when the build starts. A build re-queued after its job was lost has none (they live
+   * only here, by design: nothing of them is kept in the database).
+   */
+  readonly attachments?: readonly AttachmentRef[] | undefined;
 }
 
 /**

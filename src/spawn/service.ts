@@ -1,4 +1,5 @@
-import type { ConversationRef } from '../core/platform.js';
+import { type AttachmentRef, checkDeclared } from '../core/attachments.js';
+import type { ConversationRef, Platform, PlatformUser } from '../core/platform.js';
 import { conversationKey } from '../core/platform.js';
 import type { BuildRow, Repos, SessionRow, UserRow } from '../db/repos/index.js';
 import { SpawnError } from '../errors.js';
@@ -27,6 +28,8 @@ export interface SpawnRequest extends Requester {
   /** Where the app should run (`/spawn --on render ...`); default: the configured provider. */
   readonly provider?: ProviderName;
   readonly correlationId?: string;
+  /** Pictures attached to the message ("make it look like this"). */
+  readonly attachments?: readonly AttachmentRef[];
 }
 
 export interface SpawnOutcome {
@@ -55,6 +58,9 @@ export interface SpawnServiceDeps {
 }
 
 class DuplicateRequest extends Error {}
+
+/** The request of a message that is only a picture. */
+export const PICTURE_ONLY_PROMPT = 'Make an app that looks like the attached picture.';
 
 /**
  * Intake: turns a request into a session and a queued job: user and identity upsert, quota
@@ -91,8 +97,24 @@ export class SpawnService {
     return asked;
   }
 
+  /**
+   * Refuses pictures before anything is written or paid for: too many, too large or of a type
+   * Claude cannot read (as the platform declares them; the bytes are checked again when
+   * fetched), or any picture at all for the offline builder, which cannot look at them.
+   */
+  validateAttachments(attachments: readonly AttachmentRef[] | undefined): readonly AttachmentRef[] {
+    if (!attachments || attachments.length === 0) return [];
+    if (this.deps.builderName === 'offline') throw new SpawnError('ERR_IMAGES_OFFLINE');
+    checkDeclared(attachments);
+    return attachments;
+  }
+
   async request(req: SpawnRequest): Promise<SpawnOutcome> {
-    const prompt = this.validatePrompt(req.prompt);
+    const attachments = this.validateAttachments(req.attachments);
+    // A picture alone is a request too: "make it look like this".
+    const prompt = this.validatePrompt(
+      attachments.length > 0 && req.prompt.trim() === '' ? PICTURE_ONLY_PROMPT : req.prompt,
+    );
     const provider = this.chooseProvider(req.provider);
     const requestKey = `${req.platform}:${req.idempotencyKey}`;
     const seen = await this.existing(requestKey);
@@ -146,6 +168,7 @@ export class SpawnService {
         sessionId: session.id,
         correlationId: req.correlationId ?? requestKey,
         trace: injectTrace(),
+        ...(attachments.length > 0 ? { attachments } : {}),
       },
       build.jobId,
     );

@@ -7,6 +7,7 @@ import {
   type BuildUsage,
   usageOfFailedBuild,
 } from '../build/types.js';
+import type { AttachmentSource } from '../core/attachments.js';
 import { canTransition, isTerminal, type SessionStatus } from '../core/status.js';
 import type { Stage } from '../core/view.js';
 import type { BuildRow, FileEntry, Repos, SessionRow } from '../db/repos/index.js';
@@ -45,6 +46,8 @@ export interface SpawnProcessorDeps {
   timeouts: { buildMs: number; storeMs: number; deployMs: number };
   logger: Logger;
   metrics?: Metrics;
+  /** Fetches the pictures of a request with each platform's own credentials. */
+  attachments?: AttachmentSource;
 }
 
 /** Raised when the session ended (stopped, expired) while its build was running. */
@@ -86,16 +89,20 @@ export function createSpawnProcessor(deps: SpawnProcessorDeps): JobHandler<Spawn
       retrying: () => run.emit(run.stage, run.percent, 'a temporary problem; trying again shortly'),
       failed: async (err) => {
         await run.fail(err.userMessage, err.code);
+        await run.releasePictures();
         outcome('failed');
       },
     });
     try {
       await run.execute(scope.signal);
+      // Kept until the job is over for good: a retried job builds again and needs them.
+      await run.releasePictures();
       outcome('succeeded');
       return 'succeeded';
     } catch (e) {
       await run.recordFailedUsage(e);
       if (e instanceof SessionEnded) {
+        await run.releasePictures();
         log.info('session ended during its build; stopped working on it');
         outcome('cancelled');
         return 'cancelled';
@@ -264,13 +271,16 @@ class BuildRun {
     const span = STAGE_PERCENT.buildingEnd - STAGE_PERCENT.buildingStart;
     let lastEmit = Promise.resolve();
     const stageStarted = performance.now();
-    const result = await runStage(timeouts.buildMs, 'ERR_BUILD_TIMEOUT', signal, (stageSignal) =>
-      buildApp({
+    const result = await runStage(timeouts.buildMs, 'ERR_BUILD_TIMEOUT', signal, async (stageSignal) => {
+      // Fetched here, in the build's time, and kept in memory only: checked before any model call.
+      const images = rollback ? [] : await this.pictures(stageSignal);
+      return buildApp({
         sessionId: this.session.id,
         buildId: this.build.id,
         prompt: this.build.prompt,
         originalPrompt: this.session.prompt,
         ...(previousFiles ? { previousFiles } : {}),
+        ...(images.length > 0 ? { images } : {}),
         ...(limits?.model ? { model: limits.model } : {}),
         ...(limits?.effort ? { effort: limits.effort } : {}),
         budget: {
@@ -285,8 +295,8 @@ class BuildRun {
             .catch(() => {});
         },
         signal: stageSignal,
-      }),
-    );
+      });
+    });
     await lastEmit;
     this.observeStage('build', stageStarted);
     this.countUsage(result.usage, result.model ?? builder.name);
@@ -408,6 +418,23 @@ class BuildRun {
     ];
     await this.emit('live', 100, notes.join('\n'), true);
     this.log.info({ url: deployment.url }, 'build live');
+  }
+
+  /** The request's pictures, downloaded and checked (none without attachments). */
+  private async pictures(signal: AbortSignal) {
+    const refs = this.job.data.attachments ?? [];
+    if (refs.length === 0) return [];
+    if (!this.deps.attachments) {
+      throw new SpawnError('ERR_IMAGE_UNAVAILABLE', 'this worker cannot fetch attachments');
+    }
+    await this.emit('building', STAGE_PERCENT.buildingStart, 'looking at your pictures');
+    return this.deps.attachments.fetch(refs, signal);
+  }
+
+  /** Files we held for the request's pictures go once the job is over for good. */
+  async releasePictures(): Promise<void> {
+    const refs = this.job.data.attachments ?? [];
+    if (refs.length > 0) await this.deps.attachments?.release(refs);
   }
 
   /**

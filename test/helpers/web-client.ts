@@ -33,11 +33,22 @@ export class WebChatClient {
     if (set) this.cookie = set.split(';')[0]!;
   }
 
-  async send(text: string, clientId: string = randomUUID().replaceAll('-', '')) {
+  async send(
+    text: string,
+    clientId: string = randomUUID().replaceAll('-', ''),
+    images?: readonly { name: string; type: string; data: Buffer }[],
+  ) {
     const res = await fetch(`${this.baseUrl}/api/web/messages`, {
       method: 'POST',
       headers: this.headers(true),
-      body: JSON.stringify({ text, clientId }),
+      body: JSON.stringify({
+        text,
+        clientId,
+        // As the page sends a picture chosen in its file input: base64 with its name and type.
+        ...(images
+          ? { images: images.map((i) => ({ name: i.name, type: i.type, data: i.data.toString('base64') })) }
+          : {}),
+      }),
     });
     type Answer = {
       message: WebMessage;

@@ -189,11 +189,25 @@
     refreshSessions();
   }
 
+  // Pictures go with the message as base64 (the server checks count, type and size again).
+  const pictures = $('#pictures');
+  const readPicture = (file) =>
+    new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () =>
+        resolve({ name: file.name, type: file.type, data: String(reader.result).split(',')[1] || '' });
+      reader.onerror = () => reject(reader.error);
+      reader.readAsDataURL(file);
+    });
+
   async function submit(text) {
     const id = clientId();
     send.disabled = true;
     try {
-      const data = await api('/api/web/messages', { text, clientId: id });
+      const files = pictures ? [...pictures.files] : [];
+      const images = files.length ? await Promise.all(files.map(readPicture)) : undefined;
+      if (pictures) pictures.value = '';
+      const data = await api('/api/web/messages', { text, clientId: id, ...(images ? { images } : {}) });
       if (data) {
         render(data.message);
         for (const r of data.replies) render(r);

@@ -1,5 +1,6 @@
 import type {
   ContentBlockParam,
+  ImageBlockParam,
   MessageParam,
   TextBlockParam,
   ToolResultBlockParam,
@@ -15,10 +16,35 @@ export const CACHE: { type: 'ephemeral' } = { type: 'ephemeral' };
 const REPAIR_LOG_LINE_MAX_CHARS = 300;
 const REPAIR_LOG_MAX_LINES = 40;
 
+/**
+ * The request's pictures as `image` blocks with a base64 source, as the vision page shows them
+ * (https://platform.claude.com/docs/en/build-with-claude/vision: `{"type": "image", "source":
+ * {"type": "base64", "media_type": "image/jpeg", "data": ...}}`), placed before the text of the
+ * request: "Claude works best when images come before text".
+ */
+export function imageBlocks(request: BuildRequest): ImageBlockParam[] {
+  return (request.images ?? []).map((image) => ({
+    type: 'image',
+    source: { type: 'base64', media_type: image.mediaType, data: image.data.toString('base64') },
+  }));
+}
+
+/** Says what the pictures are for, right after them. */
+function picturesNote(request: BuildRequest): string {
+  const n = request.images?.length ?? 0;
+  if (n === 0) return '';
+  return `${n === 1 ? 'The picture above was' : `The ${n} pictures above were`} attached by the person to this request: use ${n === 1 ? 'it' : 'them'} as the reference for how the app should look (layout, colours, content), together with their words.\n\n`;
+}
+
 /** The first user message: the request, and for an iteration the cached current app before it. */
 export function firstMessage(request: BuildRequest): MessageParam {
+  const images = imageBlocks(request);
+  const note = picturesNote(request);
   if (!request.previousFiles) {
-    return { role: 'user', content: [{ type: 'text', text: firstBuildText(request.prompt) }] };
+    return {
+      role: 'user',
+      content: [...images, { type: 'text', text: `${note}${firstBuildText(request.prompt)}` }],
+    };
   }
   return {
     role: 'user',
@@ -28,7 +54,8 @@ export function firstMessage(request: BuildRequest): MessageParam {
         text: currentAppText(request.originalPrompt, request.previousFiles),
         cache_control: CACHE,
       },
-      { type: 'text', text: changeText(request.prompt) },
+      ...images,
+      { type: 'text', text: `${note}${changeText(request.prompt)}` },
     ],
   };
 }

@@ -179,3 +179,72 @@ export function modelRuleViolation(body: Json, rules: FakeModelRules): string | 
   }
   return undefined;
 }
+
+/**
+ * The image rules of https://platform.claude.com/docs/en/build-with-claude/vision ("Supported
+ * image formats: JPEG, PNG, GIF, and WebP"; "General limits": 5 MB per image on the API, up to
+ * 100 images per request), with the API's own wording as people have reported it:
+ * - `...image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or
+ *   'image/webp'` (https://github.com/anthropics/claude-code/issues/8184),
+ * - `...image.source.base64.data: Image does not match the provided media type image/png`
+ *   (https://github.com/anthropics/claude-code/issues/6300),
+ * - `...image.source.base64: image exceeds 5 MB maximum: 5649924 bytes > 5242880 bytes`, the
+ *   size of the base64 text (https://github.com/earendil-works/pi/pull/424).
+ */
+export const IMAGE_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'] as const;
+export const IMAGE_MAX_BASE64_BYTES = 5 * 1024 * 1024;
+export const IMAGES_PER_REQUEST = 100;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The type of decoded image bytes by magic number, as the API checks them against `media_type`. */
+function sniff(bytes: Buffer): string | undefined {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  if (bytes.length >= 8 && bytes.subarray(0, 8).toString('hex') === '89504e470d0a1a0a') return 'image/png';
+  const head = bytes.subarray(0, 6).toString('latin1');
+  if (head === 'GIF87a' || head === 'GIF89a') return 'image/gif';
+  if (
+    bytes.length >= 12 &&
+    bytes.subarray(0, 4).toString('latin1') === 'RIFF' &&
+    bytes.subarray(8, 12).toString('latin1') === 'WEBP'
+  ) {
+    return 'image/webp';
+  }
+  return undefined;
+}
+
+/** The 400 message for the first image block that breaks a rule, or undefined. */
+export function imageRuleViolation(body: Json): string | undefined {
+  const messages = Array.isArray(body.messages) ? (body.messages as unknown[]) : [];
+  let count = 0;
+  for (const [i, m] of messages.entries()) {
+    if (!isObject(m) || !Array.isArray(m.content)) continue;
+    for (const [j, block] of m.content.entries()) {
+      if (!isObject(block) || block.type !== 'image') continue;
+      count++;
+      const at = `messages.${i}.content.${j}.image.source`;
+      if (m.role !== 'user')
+        return `messages.${i}.content.${j}: image blocks are only allowed in user messages`;
+      const source = block.source;
+      if (!isObject(source)) return `${at}: Field required`;
+      if (source.type !== 'base64') {
+        // The builder only ever sends base64; url and file sources are not served by the fake.
+        return `${at}.type: the fake accepts only 'base64' sources`;
+      }
+      if (!(IMAGE_MEDIA_TYPES as readonly unknown[]).includes(source.media_type)) {
+        return `${at}.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'`;
+      }
+      const data = source.data;
+      if (typeof data !== 'string' || data === '' || !BASE64.test(data) || data.length % 4 !== 0) {
+        return `${at}.base64.data: Invalid base64 data`;
+      }
+      if (data.length > IMAGE_MAX_BASE64_BYTES) {
+        return `${at}.base64: image exceeds 5 MB maximum: ${data.length} bytes > ${IMAGE_MAX_BASE64_BYTES} bytes`;
+      }
+      if (sniff(Buffer.from(data, 'base64')) !== source.media_type) {
+        return `${at}.base64.data: Image does not match the provided media type ${String(source.media_type)}`;
+      }
+    }
+  }
+  if (count > IMAGES_PER_REQUEST) return `messages: too many images: ${count} > ${IMAGES_PER_REQUEST}`;
+  return undefined;
+}

@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PromptCache } from './cache.js';
-import { FAKE_MODEL_RULES, modelRuleViolation, thinkingDisplay, thinksFor } from './model-rules.js';
+import {
+  FAKE_MODEL_RULES,
+  imageRuleViolation,
+  modelRuleViolation,
+  thinkingDisplay,
+  thinksFor,
+} from './model-rules.js';
 import { renderMessage, type SseEvent } from './render.js';
 import type { Scripted, ScriptedMessage } from './script.js';
 import { prefixHash, ThinkingLedger } from './thinking.js';
@@ -242,6 +248,7 @@ export class FakeAnthropic {
     const b = body!;
     const rules = FAKE_MODEL_RULES[String(b.model)];
     const refused =
+      imageRuleViolation(b) ??
       (rules ? modelRuleViolation(b, rules) : undefined) ??
       this.ledger.violation(b, rules?.bindsThinkingToConversation ?? false);
     if (refused) {

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import type { FakeDiscord } from './server.js';
 import { snowflake } from './snowflake.js';
-import type { FakeInteraction, FakeMessage, FakeUser } from './state.js';
+import type { FakeAttachment, FakeInteraction, FakeMessage, FakeUser } from './state.js';
 
 /** How to spoil a request on purpose. */
 export interface SendOptions {
@@ -151,13 +151,28 @@ export class FakeInteractions {
     });
   }
 
-  /** `/spawn prompt:<prompt>` by `user` in a channel (guild, thread or DM). */
-  command(user: FakeUser, channelId: string, prompt: string | undefined, name = 'spawn'): FakeInteraction {
+  /**
+   * `/spawn prompt:<prompt>` by `user` in a channel (guild, thread or DM); with `picture`, the
+   * attachment option (type 11) whose value is the attachment id, the attachment object being in
+   * `data.resolved.attachments` (https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object-resolved-data-structure).
+   */
+  command(
+    user: FakeUser,
+    channelId: string,
+    prompt: string | undefined,
+    name = 'spawn',
+    picture?: FakeAttachment,
+  ): FakeInteraction {
+    const options = [
+      ...(prompt !== undefined ? [{ name: 'prompt', type: 3, value: prompt }] : []),
+      ...(picture ? [{ name: 'picture', type: 11, value: picture.id }] : []),
+    ];
     return this.register(2, user, channelId, {
       id: snowflake(),
       name,
       type: 1,
-      ...(prompt !== undefined ? { options: [{ name: 'prompt', type: 3, value: prompt }] } : {}),
+      ...(options.length > 0 ? { options } : {}),
+      ...(picture ? { resolved: { attachments: { [picture.id]: picture } } } : {}),
     });
   }
 

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FakeGateway, type FakeGatewayOptions, INTENTS } from './gateway.js';
 import { handleRequest } from './http.js';
@@ -10,6 +10,7 @@ import { discordRoutes, type Route } from './routes.js';
 import { snowflake } from './snowflake.js';
 import {
   ApiError,
+  type FakeAttachment,
   type FakeChannel,
   type FakeGuild,
   type FakeInteraction,
@@ -92,6 +93,61 @@ export class FakeDiscord {
     this.routes = discordRoutes(this);
   }
 
+  /** Attachment bytes on the fake CDN, by attachment id. */
+  readonly cdnFiles = new Map<string, Buffer>();
+  /** Every CDN request: which attachment and whether its signature was valid and unexpired. */
+  readonly cdnRequests: { id: string; signed: boolean; at: number }[] = [];
+  private readonly cdnKey = randomBytes(16);
+
+  /**
+   * The signed CDN URL of an attachment, as https://discord.com/developers/docs/reference
+   * ("Signed Attachment CDN URLs") describes it: `ex` (hex expiry timestamp), `is` (hex issue
+   * timestamp) and `hm` (the signature, valid until `ex`). The CDN answers 404 without a valid one.
+   */
+  private signedUrl(path: string, ttlS = 24 * 3600): string {
+    const is = Math.floor(Date.now() / 1000);
+    const ex = (is + ttlS).toString(16);
+    const hm = createHmac('sha256', this.cdnKey).update(`${path}:${ex}`).digest('hex');
+    return `${this.url}${path}?ex=${ex}&is=${is.toString(16)}&hm=${hm}&`;
+  }
+
+  private cdn(raw: string, res: ServerResponse): void {
+    const url = new URL(raw, 'http://x');
+    const m = /^\/attachments\/\d+\/(\d+)\/[^/]+$/.exec(url.pathname);
+    const ex = url.searchParams.get('ex') ?? '';
+    const expected = createHmac('sha256', this.cdnKey).update(`${url.pathname}:${ex}`).digest('hex');
+    const signed = url.searchParams.get('hm') === expected && Number.parseInt(ex, 16) * 1000 > Date.now();
+    const bytes = m ? this.cdnFiles.get(m[1]!) : undefined;
+    this.cdnRequests.push({ id: m?.[1] ?? '', signed, at: Date.now() });
+    if (!bytes || !signed) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('This content is no longer available.');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
+    res.end(bytes);
+  }
+
+  /**
+   * A file a person attaches to a message: its attachment object with a signed CDN url.
+   * `declaredSize` overrides `size`; `contentType: undefined` leaves `content_type` out (optional).
+   */
+  attachment(
+    channelId: string,
+    file: { filename: string; contentType?: string; bytes: Buffer; declaredSize?: number },
+  ): FakeAttachment {
+    const id = snowflake();
+    this.cdnFiles.set(id, file.bytes);
+    const url = this.signedUrl(`/attachments/${channelId}/${id}/${encodeURIComponent(file.filename)}`);
+    return {
+      id,
+      filename: file.filename,
+      ...(file.contentType ? { content_type: file.contentType } : {}),
+      size: file.declaredSize ?? file.bytes.length,
+      url,
+      proxy_url: url,
+    };
+  }
+
   /** `DISCORD_API_URL` for the app. */
   get apiUrl(): string {
     return `${this.url}/api`;
@@ -99,6 +155,10 @@ export class FakeDiscord {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
+      if (req.method === 'GET' && (req.url ?? '').startsWith('/attachments/')) {
+        this.cdn(req.url ?? '', res);
+        return;
+      }
       handleRequest(this, this.routes, req, res).catch((e: unknown) => {
         res.statusCode = 500;
         res.end(JSON.stringify({ message: String(e), code: 0 }));
@@ -171,7 +231,7 @@ export class FakeDiscord {
     author: FakeUser,
     channelId: string,
     content: string,
-    options: { mentionBot?: boolean } = {},
+    options: { mentionBot?: boolean; attachments?: FakeAttachment[] } = {},
   ): FakeMessage {
     const channel = this.channels.get(channelId);
     if (!channel) throw new Error(`no channel ${channelId}`);
@@ -183,6 +243,7 @@ export class FakeDiscord {
       'gateway',
     );
     if (options.mentionBot) message.mentions = [this.botUser];
+    if (options.attachments) message.attachments = options.attachments;
     this.dispatchMessage(message);
     return message;
   }

@@ -80,6 +80,18 @@ export interface FakeMessage {
   ephemeralFor?: string;
   deleted: boolean;
   history: MessageState[];
+  /** Files attached by a person (https://discord.com/developers/docs/resources/message#attachment-object). */
+  attachments?: FakeAttachment[];
+}
+
+/** The attachment object: id, filename, content_type, size, url (signed CDN url), proxy_url. */
+export interface FakeAttachment {
+  readonly id: string;
+  readonly filename: string;
+  readonly content_type?: string;
+  readonly size: number;
+  readonly url: string;
+  readonly proxy_url: string;
 }
 
 export interface FakeInteraction {
@@ -238,7 +250,7 @@ export function messageJson(m: FakeMessage): Record<string, unknown> {
     mentions: m.mentions,
     mention_roles: [],
     mention_everyone: false,
-    attachments: [],
+    attachments: m.attachments ?? [],
     pinned: false,
     tts: false,
     timestamp: m.timestamp,

@@ -94,7 +94,7 @@ export function appMention(
 /** A person's message: in a thread, at the top of a channel, or in the DM with the bot. */
 export function userMessage(
   fake: FakeSlack,
-  who: Person & { channel: string; text: string; threadTs?: string },
+  who: Person & { channel: string; text: string; threadTs?: string; files?: Record<string, unknown>[] },
 ): { envelope: Record<string, unknown>; ts: string } {
   const ts = fake.nextTs();
   const direct = who.channel.startsWith('D');
@@ -108,6 +108,9 @@ export function userMessage(
     event_ts: ts,
     channel_type: direct ? 'im' : 'channel',
     client_msg_id: randomBytes(16).toString('hex'),
+    // Files shared with the message: the `file_share` subtype and its file objects
+    // (https://api.slack.com/events/message/file_share).
+    ...(who.files ? { subtype: 'file_share', files: who.files, upload: false } : {}),
     ...(who.threadTs
       ? { thread_ts: who.threadTs, parent_user_id: fake.workspace(who.teamId).botUserId }
       : {}),

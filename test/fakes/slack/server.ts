@@ -45,6 +45,10 @@ export class FakeSlack {
   private server: Server | undefined;
   private readonly workspaces = new Map<string, FakeWorkspace>();
   private readonly revoked = new Set<string>();
+  /** Files people shared, by id, served at their `url_private_download`. */
+  readonly files = new Map<string, { teamId: string; name: string; bytes: Buffer }>();
+  /** Every download of a file: which and whether it carried the workspace's bot token. */
+  readonly fileDownloads: { id: string; authorized: boolean; at: number }[] = [];
   private readonly responseUrls = new Map<
     string,
     { context: ResponseContext; uses: number; created: number }
@@ -127,6 +131,33 @@ export class FakeSlack {
         ? { teamId, id: channelId, kind: 'im', members: [bot] }
         : { teamId, id: channelId, kind: 'public', name: channelId.toLowerCase(), members: [] },
     );
+  }
+
+  /**
+   * A file someone shares, as the file object a `file_share` message event carries
+   * (https://api.slack.com/types/file: id, name, mimetype, filetype, size, url_private,
+   * url_private_download). `declaredSize` overrides `size` (a large file without its megabytes).
+   */
+  shareFile(
+    teamId: string,
+    file: { name: string; mimetype: string; bytes: Buffer; declaredSize?: number },
+  ): Record<string, unknown> {
+    const id = this.newId('F');
+    this.files.set(id, { teamId, name: file.name, bytes: file.bytes });
+    const base = `${this.url}/files-pri/${teamId}-${id}`;
+    return {
+      id,
+      created: Math.floor(Date.now() / 1000),
+      name: file.name,
+      title: file.name,
+      mimetype: file.mimetype,
+      filetype: file.name.split('.').pop() ?? '',
+      size: file.declaredSize ?? file.bytes.length,
+      mode: 'hosted',
+      is_external: false,
+      url_private: `${base}/${encodeURIComponent(file.name)}`,
+      url_private_download: `${base}/download/${encodeURIComponent(file.name)}`,
+    };
   }
 
   /** Makes a bot token stop working (`token_revoked`). */
@@ -213,6 +244,32 @@ export class FakeSlack {
     const url = new URL(req.url ?? '/', this.url);
     if (req.method === 'POST' && url.pathname.startsWith('/api/')) {
       await this.api(url.pathname.slice('/api/'.length), req, res);
+      return;
+    }
+    // Private files need "an authorization header with a token that has either the files:read
+    // or read scopes" (https://medium.com/slack-developer-blog/important-changes-to-files-in-the-web-api-eb38f2a9c1e7);
+    // without the workspace's token the fake answers 403.
+    const file = /^\/files-pri\/([A-Z0-9]+)-(F[A-Za-z0-9]+)\//.exec(url.pathname);
+    if (req.method === 'GET' && file) {
+      const found = this.files.get(file[2]!);
+      const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      const workspace = found ? this.workspaces.get(found.teamId) : undefined;
+      const authorized =
+        workspace !== undefined && bearer === workspace.botToken && !this.revoked.has(bearer);
+      this.fileDownloads.push({ id: file[2]!, authorized, at: Date.now() });
+      if (!found) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('file not found');
+        return;
+      }
+      if (!authorized) {
+        res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden');
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': found.bytes.length,
+      });
+      res.end(found.bytes);
       return;
     }
     if (req.method === 'POST' && url.pathname.startsWith('/response/')) {

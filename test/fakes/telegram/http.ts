@@ -106,6 +106,21 @@ export class FakeBotApi {
       return;
     }
     const url = new URL(req.url ?? '/', 'http://fake');
+    // Downloads: https://api.telegram.org/file/bot<token>/<file_path> (getFile), with the token
+    // in the path as the only credential; a wrong token finds no file.
+    const file = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
+    if (file && req.method === 'GET') {
+      const authorized = file[1] === this.state.token;
+      this.state.downloads.push({ path: file[2]!, authorized, at: Date.now() });
+      const found = authorized ? [...this.state.files.values()].find((f) => f.path === file[2]) : undefined;
+      if (!found) return send(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': found.bytes.length,
+      });
+      res.end(found.bytes);
+      return;
+    }
     const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
     if (!m) return send(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
     if (m[1] !== this.state.token)

@@ -123,7 +123,28 @@ function newBotMessage(
 const sameMarkup = (a: FakeMarkup | undefined, b: FakeMarkup | undefined) =>
   JSON.stringify(a) === JSON.stringify(b);
 
+/**
+ * https://core.telegram.org/bots/api#getfile: "Use this method to get basic information about a
+ * file and prepare it for downloading. For the moment, bots can download files of up to 20MB in
+ * size. On success, a File object is returned. The file can then be downloaded via the link
+ * https://api.telegram.org/file/bot<token>/<file_path>".
+ */
+export const TELEGRAM_DOWNLOAD_MAX_BYTES = 20 * 1024 * 1024;
+
 export const METHODS: Record<string, Method> = {
+  getFile(s, p) {
+    const file = s.files.get(String(p.file_id ?? ''));
+    if (!file) throw new ApiError(400, 'Bad Request: invalid file_id');
+    if (file.bytes.length > TELEGRAM_DOWNLOAD_MAX_BYTES)
+      throw new ApiError(400, 'Bad Request: file is too big');
+    return {
+      file_id: file.fileId,
+      file_unique_id: file.uniqueId,
+      file_size: file.bytes.length,
+      file_path: file.path,
+    };
+  },
+
   getMe: (s) => ({
     ...s.bot,
     can_join_groups: true,

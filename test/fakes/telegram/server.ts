@@ -77,6 +77,98 @@ export class FakeTelegram extends FakeBotApi {
     return { update, message, status: await this.deliver(update) };
   }
 
+  /** Keeps a file as Telegram's servers would, for getFile and its download link. */
+  private storeFile(
+    bytes: Buffer,
+    folder: 'photos' | 'documents',
+    ext: string,
+  ): { fileId: string; uniqueId: string } {
+    const uniqueId = randomBytes(6).toString('hex');
+    const fileId = `AgAC${randomBytes(12).toString('hex')}`;
+    const n = this.state.files.size;
+    this.state.files.set(fileId, { fileId, uniqueId, path: `${folder}/file_${n}.${ext}`, bytes });
+    return { fileId, uniqueId };
+  }
+
+  /**
+   * Someone sends a photo with a caption. Telegram keeps photos as JPEG in several sizes and
+   * sends `photo` as an array of PhotoSize, smallest first
+   * (https://core.telegram.org/bots/api#message: "photo: Array of PhotoSize, available sizes of
+   * the photo"); the caption has its own entities. `declaredSize` overrides `file_size` of the
+   * largest size (a photo over the limit without sending megabytes through the test).
+   */
+  async sendPhoto(
+    chat: FakeChat,
+    from: FakeUser,
+    jpeg: Buffer,
+    caption: string,
+    options: { declaredSize?: number } = {},
+  ): Promise<{ update: Update; message: FakeMessage; status: number | undefined }> {
+    const thumb = this.storeFile(jpeg.subarray(0, Math.min(jpeg.length, 32)), 'photos', 'jpg');
+    const full = this.storeFile(jpeg, 'photos', 'jpg');
+    return this.sendMedia(chat, from, caption, {
+      photo: [
+        { file_id: thumb.fileId, file_unique_id: thumb.uniqueId, width: 90, height: 90, file_size: 32 },
+        {
+          file_id: full.fileId,
+          file_unique_id: full.uniqueId,
+          width: 1280,
+          height: 960,
+          file_size: options.declaredSize ?? jpeg.length,
+        },
+      ],
+    });
+  }
+
+  /** Someone sends a file as a document (uncompressed), with its name and MIME type. */
+  async sendDocument(
+    chat: FakeChat,
+    from: FakeUser,
+    bytes: Buffer,
+    document: { name: string; mimeType: string },
+    caption: string,
+  ): Promise<{ update: Update; message: FakeMessage; status: number | undefined }> {
+    const stored = this.storeFile(bytes, 'documents', document.name.split('.').pop() ?? 'bin');
+    return this.sendMedia(chat, from, caption, {
+      document: {
+        file_id: stored.fileId,
+        file_unique_id: stored.uniqueId,
+        file_name: document.name,
+        mime_type: document.mimeType,
+        file_size: bytes.length,
+      },
+    });
+  }
+
+  private async sendMedia(
+    chat: FakeChat,
+    from: FakeUser,
+    caption: string,
+    media: Pick<FakeMessage, 'photo' | 'document'>,
+  ): Promise<{ update: Update; message: FakeMessage; status: number | undefined }> {
+    const entities: FakeEntity[] = [];
+    const command = /^\/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?/.exec(caption);
+    if (command) entities.push({ type: 'bot_command', offset: 0, length: command[0].length });
+    for (const m of caption.matchAll(/@[A-Za-z0-9_]{5,32}/g)) {
+      if (!command || m.index >= command[0].length)
+        entities.push({ type: 'mention', offset: m.index, length: m[0].length });
+    }
+    const now = Date.now();
+    const message: FakeMessage = {
+      chatId: chat.id,
+      messageId: this.state.messageId(chat.id),
+      from,
+      date: Math.floor(now / 1000),
+      ...media,
+      ...(caption ? { caption, captionEntities: entities } : {}),
+      edits: [],
+      sentAt: now,
+    };
+    this.state.store(message);
+    const update: Update = { update_id: this.state.updateId(), message: this.state.messageJson(message) };
+    return { update, message, status: await this.deliver(update) };
+  }
+
   /** Someone presses an inline button of a bot message (it must be on the message). */
   async press(
     chat: FakeChat,

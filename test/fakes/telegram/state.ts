@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { type Rule, Windows } from './limits.js';
-import type { FakeCall, FakeChat, FakeMessage, FakeTelegramOptions, FakeUser, Update } from './types.js';
+import type {
+  FakeCall,
+  FakeChat,
+  FakeFile,
+  FakeMessage,
+  FakeTelegramOptions,
+  FakeUser,
+  Update,
+} from './types.js';
 
 /** A Bot API error: `{ok: false, error_code, description, parameters?}` with that HTTP status. */
 export class ApiError extends Error {
@@ -43,6 +51,10 @@ export class TelegramState {
     { sentAt: number; answer?: { ok: boolean; error_message?: string; at: number; late: boolean } }
   >();
   readonly charges = new Map<string, { userId: number; refunded: boolean }>();
+  /** Files people sent, by file_id, for getFile and `/file/bot<token>/<file_path>`. */
+  readonly files = new Map<string, FakeFile>();
+  /** Every download of a file: the path asked for and whether the token in it was right. */
+  readonly downloads: { path: string; authorized: boolean; at: number }[] = [];
   /** Failures the test asks for: the next `times` calls of `method`. */
   readonly faults: { method: string; times: number; error: ApiError }[] = [];
   private nextUpdate = 400_000 + Math.floor(Math.random() * 1000);
@@ -132,6 +144,10 @@ export class TelegramState {
           }
         : {}),
       ...(m.successfulPayment ? { successful_payment: m.successfulPayment } : {}),
+      ...(m.photo ? { photo: m.photo } : {}),
+      ...(m.document ? { document: m.document } : {}),
+      ...(m.caption !== undefined ? { caption: m.caption } : {}),
+      ...(m.captionEntities && m.captionEntities.length > 0 ? { caption_entities: m.captionEntities } : {}),
       ...(last ? { edit_date: Math.floor(last.at / 1000) } : {}),
     };
   }

@@ -49,6 +49,23 @@ export interface FakeSuccessfulPayment {
 }
 
 /** A message in a chat, as the fake keeps it (the bot's and the people's). */
+/** https://core.telegram.org/bots/api#photosize */
+export interface FakePhotoSize {
+  readonly file_id: string;
+  readonly file_unique_id: string;
+  readonly width: number;
+  readonly height: number;
+  readonly file_size?: number;
+}
+
+/** A file the fake holds for getFile and the file download URL. */
+export interface FakeFile {
+  readonly fileId: string;
+  readonly uniqueId: string;
+  readonly path: string;
+  readonly bytes: Buffer;
+}
+
 export interface FakeMessage {
   readonly chatId: number;
   readonly messageId: number;
@@ -66,6 +83,19 @@ export interface FakeMessage {
   readonly topic?: number;
   readonly invoice?: FakeInvoice;
   readonly successfulPayment?: FakeSuccessfulPayment;
+  /** A photo: its sizes, smallest first (https://core.telegram.org/bots/api#message `photo`). */
+  readonly photo?: readonly FakePhotoSize[];
+  /** A file sent as a document (https://core.telegram.org/bots/api#document). */
+  readonly document?: {
+    file_id: string;
+    file_unique_id: string;
+    file_name?: string;
+    mime_type?: string;
+    file_size?: number;
+  };
+  /** The caption of a photo or document, and its entities (commands, mentions). */
+  readonly caption?: string;
+  readonly captionEntities?: FakeEntity[];
   /** Every edit, oldest first. */
   readonly edits: { text: string; html?: string; at: number }[];
   readonly sentAt: number;

@@ -42,7 +42,10 @@ describe('spawnai discord register-commands', () => {
       name: 'spawn',
       type: 1,
       contexts: [0, 1],
-      options: [{ type: 3, name: 'prompt', required: true, max_length: 500 }],
+      options: [
+        { type: 3, name: 'prompt', required: true, max_length: 500 },
+        { type: 11, name: 'picture', required: false },
+      ],
     });
     // PUT replaces the whole set: running it again changes nothing.
     await run(['register-commands']);
