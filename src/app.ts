@@ -13,7 +13,7 @@ import { CheckoutLinks } from './billing/signed-link.js';
 import { SpendEstimator } from './billing/spend.js';
 import { createStripeClient } from './billing/stripe-client.js';
 import { applyStripeEvent } from './billing/stripe-webhook.js';
-import { createBuilder } from './build/index.js';
+import { createBuilder } from './builder/index.js';
 import type { Config } from './config/index.js';
 import { localSecret } from './config/local-secrets.js';
 import { publishLinkStatuses } from './connections/published.js';

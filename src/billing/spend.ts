@@ -1,5 +1,5 @@
-import { costMicroUsd } from '../build/claude/usage.js';
-import { modelPricing } from '../build/prices.js';
+import { costMicroUsd } from '../builder/claude/usage.js';
+import { modelPricing } from '../builder/prices.js';
 import type { Config } from '../config/index.js';
 import type { Repos, SessionRow, UserRow } from '../db/repos/index.js';
 import type { ProviderName } from '../provision/types.js';

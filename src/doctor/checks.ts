@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { probeClaude } from '../build/claude/doctor.js';
+import { probeClaude } from '../builder/claude/doctor.js';
 import type { Config, VarName } from '../config/index.js';
 import { migrationAdvice, openDatabase } from '../db/client.js';
 import { probeRedis, redactUrl } from '../redis/connection.js';

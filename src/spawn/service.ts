@@ -1,5 +1,5 @@
 import { type AttachmentRef, checkDeclared } from '../core/attachments.js';
-import type { ConversationRef, Platform, PlatformUser } from '../core/platform.js';
+import type { ConversationRef } from '../core/platform.js';
 import { conversationKey } from '../core/platform.js';
 import type { BuildRow, Repos, SessionRow, UserRow } from '../db/repos/index.js';
 import { SpawnError } from '../errors.js';

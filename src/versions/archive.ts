@@ -1,4 +1,4 @@
-import type { AppFile } from '../build/types.js';
+import type { AppFile } from '../builder/types.js';
 import { createZip } from './zip.js';
 
 export interface ArchiveInfo {

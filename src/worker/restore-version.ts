@@ -4,7 +4,7 @@
  * is the same as for any change, so the rolled-back app becomes the newest version and the next
  * change builds on it.
  */
-import { type BuildResult, NO_USAGE } from '../build/types.js';
+import { type BuildResult, NO_USAGE } from '../builder/types.js';
 import type { BuildRow, Repos } from '../db/repos/index.js';
 import { SpawnError } from '../errors.js';
 import { unpackBundle } from '../lib/bundle-codec.js';

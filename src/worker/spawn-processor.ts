@@ -6,7 +6,7 @@ import {
   type BuildResult,
   type BuildUsage,
   usageOfFailedBuild,
-} from '../build/types.js';
+} from '../builder/types.js';
 import type { AttachmentSource } from '../core/attachments.js';
 import { canTransition, isTerminal, type SessionStatus } from '../core/status.js';
 import type { Stage } from '../core/view.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AppFile } from '../../src/build/types.js';
+import type { AppFile } from '../../src/builder/types.js';
 import { isSpawnError } from '../../src/errors.js';
 import { packBundle } from '../../src/lib/bundle-codec.js';
 import { type DeployRequest, type Provider, serviceNameFor } from '../../src/provision/types.js';

@@ -1,4 +1,4 @@
-import type { AppFile } from '../../build/types.js';
+import type { AppFile } from '../../builder/types.js';
 import { SpawnError } from '../../errors.js';
 import { validateAppPath } from '../../lib/bundle-codec.js';
 

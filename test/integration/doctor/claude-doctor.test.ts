@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeClaude } from '../../../src/build/claude/doctor.js';
+import { probeClaude } from '../../../src/builder/claude/doctor.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { FakeAnthropic, httpError, message, text } from '../../fakes/anthropic/server.js';
 import { runCli } from '../../helpers/cli.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROMPT_VERSION } from '../../../src/build/claude/index.js';
+import { PROMPT_VERSION } from '../../../src/builder/claude/index.js';
 import type { ReplyView } from '../../../src/core/view.js';
 import {
   type FakeAnthropic,

@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppFile } from '../../../src/build/types.js';
+import type { AppFile } from '../../../src/builder/types.js';
 import { silentLogger } from '../../../src/log.js';
 import { createLocalProvider } from '../../../src/provision/local/index.js';
 import type { Provider } from '../../../src/provision/types.js';

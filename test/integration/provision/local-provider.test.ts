@@ -4,7 +4,7 @@ import { chmod, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AppFile } from '../../../src/build/types.js';
+import type { AppFile } from '../../../src/builder/types.js';
 import { isSpawnError, type SpawnError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { createLocalProvider, type LocalProviderOptions } from '../../../src/provision/local/index.js';

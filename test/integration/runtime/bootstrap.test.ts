@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { Header } from 'tar';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AppFile } from '../../../src/build/types.js';
+import type { AppFile } from '../../../src/builder/types.js';
 import { packBundle } from '../../../src/lib/bundle-codec.js';
 import { freePort } from '../../../src/redis/local-server.js';
 import { helloApp } from '../../contract/provider-contract.js';

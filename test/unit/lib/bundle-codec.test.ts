@@ -5,7 +5,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Header, type HeaderData, Pax, create as tarCreate, list as tarList } from 'tar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AppFile } from '../../../src/build/types.js';
+import type { AppFile } from '../../../src/builder/types.js';
 import { isSpawnError } from '../../../src/errors.js';
 import { extractBundle, packBundle, unpackBundle, validateAppPath } from '../../../src/lib/bundle-codec.js';
 

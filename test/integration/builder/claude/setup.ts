@@ -1,5 +1,5 @@
-import { type ClaudeBuilderOptions, createClaudeBuilder } from '../../../../src/build/claude/index.js';
-import type { Builder, BuildProgress, BuildRequest } from '../../../../src/build/types.js';
+import { type ClaudeBuilderOptions, createClaudeBuilder } from '../../../../src/builder/claude/index.js';
+import type { Builder, BuildProgress, BuildRequest } from '../../../../src/builder/types.js';
 import { silentLogger } from '../../../../src/log.js';
 import type { FakeAnthropic } from '../../../fakes/anthropic/server.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PROMPT_VERSION } from '../../../../src/build/claude/index.js';
-import { costMicroUsd } from '../../../../src/build/claude/usage.js';
+import { PROMPT_VERSION } from '../../../../src/builder/claude/index.js';
+import { costMicroUsd } from '../../../../src/builder/claude/usage.js';
 import {
   deleteFile,
   FakeAnthropic,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseModifiers } from '../../../../src/build/offline/modifiers.js';
+import { parseModifiers } from '../../../../src/builder/offline/modifiers.js';
 
 describe('parseModifiers', () => {
   it.each([

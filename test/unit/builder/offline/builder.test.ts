@@ -3,10 +3,10 @@ import {
   createOfflineBuilder,
   OFFLINE_LIMITS_NOTE,
   titleFromPrompt,
-} from '../../../../src/build/offline/index.js';
-import { TEMPLATE_IDS } from '../../../../src/build/offline/templates/types.js';
-import type { AppFile, BuildProgress, BuildRequest } from '../../../../src/build/types.js';
-import { NO_USAGE } from '../../../../src/build/types.js';
+} from '../../../../src/builder/offline/index.js';
+import { TEMPLATE_IDS } from '../../../../src/builder/offline/templates/types.js';
+import type { AppFile, BuildProgress, BuildRequest } from '../../../../src/builder/types.js';
+import { NO_USAGE } from '../../../../src/builder/types.js';
 
 const PROMPTS = {
   todo: 'a todo list for my climbing gym',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { titleFromPrompt } from '../../../../src/build/offline/index.js';
-import { pluralize, resourceFromPrompt, singularize } from '../../../../src/build/offline/resource.js';
-import { describePrompt, slugify } from '../../../../src/build/offline/title.js';
+import { titleFromPrompt } from '../../../../src/builder/offline/index.js';
+import { pluralize, resourceFromPrompt, singularize } from '../../../../src/builder/offline/resource.js';
+import { describePrompt, slugify } from '../../../../src/builder/offline/title.js';
 
 describe('titleFromPrompt', () => {
   it.each([

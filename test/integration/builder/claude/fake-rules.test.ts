@@ -1,7 +1,7 @@
 import Anthropic, { BadRequestError } from '@anthropic-ai/sdk';
 import type { MessageCreateParamsNonStreaming, MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CLAUDE_MODEL } from '../../../../src/build/claude/models.js';
+import { DEFAULT_CLAUDE_MODEL } from '../../../../src/builder/claude/models.js';
 import {
   FakeAnthropic,
   finish,

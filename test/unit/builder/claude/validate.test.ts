@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { scanFiles } from '../../../../src/build/deny-list.js';
-import type { AppFile, Builder } from '../../../../src/build/types.js';
-import { NO_USAGE } from '../../../../src/build/types.js';
-import { APP_LIMITS, validateApp, withValidation } from '../../../../src/build/validate.js';
+import { scanFiles } from '../../../../src/builder/deny-list.js';
+import type { AppFile, Builder } from '../../../../src/builder/types.js';
+import { NO_USAGE } from '../../../../src/builder/types.js';
+import { APP_LIMITS, validateApp, withValidation } from '../../../../src/builder/validate.js';
 
 const pkg: AppFile = {
   path: 'package.json',

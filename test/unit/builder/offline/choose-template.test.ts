@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chooseTemplate } from '../../../../src/build/offline/index.js';
-import type { TemplateId } from '../../../../src/build/offline/templates/types.js';
+import { chooseTemplate } from '../../../../src/builder/offline/index.js';
+import type { TemplateId } from '../../../../src/builder/offline/templates/types.js';
 
 const CASES: readonly (readonly [string, TemplateId])[] = [
   ['a todo list for my climbing gym', 'todo'],

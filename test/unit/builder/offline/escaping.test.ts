@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { escapeHtml, jsLiteral } from '../../../../src/build/offline/escape.js';
-import { createOfflineBuilder } from '../../../../src/build/offline/index.js';
-import type { BuildRequest } from '../../../../src/build/types.js';
+import { escapeHtml, jsLiteral } from '../../../../src/builder/offline/escape.js';
+import { createOfflineBuilder } from '../../../../src/builder/offline/index.js';
+import type { BuildRequest } from '../../../../src/builder/types.js';
 
 const HOSTILE = `</script><script>alert(1)</script> "double" 'single' & <img src=x onerror=alert(2)> \u2028 \${x} \`tick\``;
 

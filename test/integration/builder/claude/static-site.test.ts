@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
-import { validateApp } from '../../../../src/build/validate.js';
+import { validateApp } from '../../../../src/builder/validate.js';
 import { removeAppDirs, startApp, stopAllApps, writeApp } from '../offline/app-process.js';
 
 afterAll(async () => {

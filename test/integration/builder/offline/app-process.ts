@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AppFile } from '../../../../src/build/types.js';
+import type { AppFile } from '../../../../src/builder/types.js';
 
 /** Starting a generated app: its own folder, Node's permission model, an env of only PORT. */
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CLAUDE_MODELS, DEFAULT_CLAUDE_MODEL, pricingFor } from '../../../../src/build/claude/models.js';
-import { PROMPT_VERSION, SYSTEM_PROMPT } from '../../../../src/build/claude/system-prompt.js';
-import { parseToolCall, TOOLS, Workspace } from '../../../../src/build/claude/tools.js';
-import { costMicroUsd, UsageMeter } from '../../../../src/build/claude/usage.js';
-import { APP_LIMITS } from '../../../../src/build/validate.js';
+import { CLAUDE_MODELS, DEFAULT_CLAUDE_MODEL, pricingFor } from '../../../../src/builder/claude/models.js';
+import { PROMPT_VERSION, SYSTEM_PROMPT } from '../../../../src/builder/claude/system-prompt.js';
+import { parseToolCall, TOOLS, Workspace } from '../../../../src/builder/claude/tools.js';
+import { costMicroUsd, UsageMeter } from '../../../../src/builder/claude/usage.js';
+import { APP_LIMITS } from '../../../../src/builder/validate.js';
 
 const PRICES = { inputPerMTok: 3, outputPerMTok: 15, cacheWritePerMTok: 3.75, cacheReadPerMTok: 0.3 };
 

@@ -1,10 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { escapeHtml } from '../../../../src/build/offline/escape.js';
-import { createOfflineBuilder } from '../../../../src/build/offline/index.js';
-import type { TemplateId } from '../../../../src/build/offline/templates/types.js';
-import type { BuildResult } from '../../../../src/build/types.js';
+import { escapeHtml } from '../../../../src/builder/offline/escape.js';
+import { createOfflineBuilder } from '../../../../src/builder/offline/index.js';
+import type { TemplateId } from '../../../../src/builder/offline/templates/types.js';
+import type { BuildResult } from '../../../../src/builder/types.js';
 import { call, type RunningApp, removeAppDirs, startApp, stopAllApps, writeApp } from './app-process.js';
 
 /**
