@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it, type TestContext } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   alive,
   descendants,
@@ -22,14 +22,10 @@ function cmdline(pid: number): string {
   }
 }
 
-/**
- * The tests of this file run side by side (each waits mostly on a process of its own), so each
- * ends only the processes it started, when it finishes.
- */
-function ownedBy(ctx: TestContext, r: RunningCli): RunningCli {
-  ctx.onTestFinished(() => killLeftovers([r]));
-  return r;
-}
+const running: RunningCli[] = [];
+afterEach(async () => {
+  await killLeftovers(running);
+});
 
 async function stopAndCheck(r: RunningCli): Promise<void> {
   const children = await descendants(r.child.pid!);
@@ -45,11 +41,11 @@ async function stopAndCheck(r: RunningCli): Promise<void> {
   expect(left, 'no child process outlives spawnai').toEqual([]);
 }
 
-describe.concurrent('spawnai start', () => {
-  it('serves /health and /ready on PGlite + Redis, and exits 0 on SIGTERM leaving no child', async (ctx) => {
+describe('spawnai start', () => {
+  it('serves /health and /ready on PGlite + Redis, and exits 0 on SIGTERM leaving no child', async () => {
     // A new install: an empty data folder, so the embedded database is created from nothing.
     const r = await startCli(['start'], { REDIS_URL: TEST_REDIS_URL }, { freshDatabase: true });
-    ownedBy(ctx, r);
+    running.push(r);
     // Generous: the suite runs many processes at once; start-up time is measured in bench/, not here.
     await waitForHttp(`${r.url}/ready`, 90_000);
     const health = await fetch(`${r.url}/health`);
@@ -63,13 +59,13 @@ describe.concurrent('spawnai start', () => {
     await stopAndCheck(r);
   }, 150_000);
 
-  it('says in plain words when the chat is open to other machines, and when local apps have no sandbox', async (ctx) => {
+  it('says in plain words when the chat is open to other machines, and when local apps have no sandbox', async () => {
     const r = await startCli(['start'], {
       REDIS_URL: TEST_REDIS_URL,
       HOST: '0.0.0.0',
       LOCAL_SANDBOX_BWRAP: '/nonexistent/bwrap',
     });
-    ownedBy(ctx, r);
+    running.push(r);
     await waitForHttp(`${r.url}/ready`, 45_000);
     const said = async (text: string) => {
       for (let i = 0; i < 100 && !r.output().includes(text); i++)
@@ -87,29 +83,29 @@ describe.concurrent('spawnai start', () => {
     await stopAndCheck(r);
   }, 90_000);
 
-  it('keeps quiet about exposure on the loopback (the default)', async (ctx) => {
+  it('keeps quiet about exposure on the loopback (the default)', async () => {
     const r = await startCli(['start'], { REDIS_URL: TEST_REDIS_URL });
-    ownedBy(ctx, r);
+    running.push(r);
     await waitForHttp(`${r.url}/ready`, 45_000);
     await stopAndCheck(r);
     expect(r.output()).toContain('"msg":"Server listening at http://127.0.0.1:');
     expect(r.output()).not.toContain('other machines can reach it');
   }, 90_000);
 
-  it('as the README starts it (`npm start`): SIGTERM to npm stops the service and all it started', async (ctx) => {
+  it('as the README starts it (`npm start`): SIGTERM to npm stops the service and all it started', async () => {
     // Process managers signal npm, not its child: the start script must hand the signal on.
     const r = await startCli(
       ['start'],
       { REDIS_URL: TEST_REDIS_URL },
       { wrap: () => ['npm', ['start', '--silent']] },
     );
-    ownedBy(ctx, r);
+    running.push(r);
     await waitForHttp(`${r.url}/ready`, 45_000);
     expect((await fetch(`${r.url}/health`)).status).toBe(200);
     await stopAndCheck(r);
   }, 90_000);
 
-  it('on a machine where no Redis answers, starts a private redis-server and stops it on exit', async (ctx) => {
+  it('on a machine where no Redis answers, starts a private redis-server and stops it on exit', async () => {
     const probe = spawnSync('unshare', ['-n', 'true']);
     if (probe.status !== 0) return; // needs a network namespace (root); covered in CI, which runs as root
     // In a fresh network namespace nothing answers on 127.0.0.1:6379, as on a new machine.
@@ -123,7 +119,7 @@ describe.concurrent('spawnai start', () => {
         ],
       },
     );
-    ownedBy(ctx, r);
+    running.push(r);
     const inNamespace = (url: string) =>
       execFileSync(
         'nsenter',
@@ -149,7 +145,7 @@ describe.concurrent('spawnai start', () => {
     await stopAndCheck(r);
   }, 120_000);
 
-  it('without Redis and without redis-server, says exactly how to get one and exits 1', async (ctx) => {
+  it('without Redis and without redis-server, says exactly how to get one and exits 1', async () => {
     const probe = spawnSync('unshare', ['-n', 'true']);
     if (probe.status !== 0) return;
     const r = await startCli(
@@ -162,7 +158,7 @@ describe.concurrent('spawnai start', () => {
         ],
       },
     );
-    ownedBy(ctx, r);
+    running.push(r);
     const { code } = await r.exited;
     expect(code).toBe(1);
     expect(r.output()).toContain('there is no redis-server on PATH');
@@ -171,14 +167,14 @@ describe.concurrent('spawnai start', () => {
     expect(r.output()).toContain('docker compose up -d redis');
   });
 
-  it('works on a throwaway Postgres through DATABASE_URL', async (ctx) => {
+  it('works on a throwaway Postgres through DATABASE_URL', async () => {
     const pg = await createThrowawayPostgres();
     try {
       const migrated = await runCli(['migrate'], { DATABASE_URL: pg.url });
       expect(migrated.code, migrated.output).toBe(0);
       expect(migrated.output).toContain('migration(s) applied');
       const r = await startCli(['web'], { DATABASE_URL: pg.url, REDIS_URL: TEST_REDIS_URL });
-      ownedBy(ctx, r);
+      running.push(r);
       await waitForHttp(`${r.url}/ready`, 45_000);
       await stopAndCheck(r);
     } finally {
@@ -200,7 +196,7 @@ describe.concurrent('spawnai start', () => {
   });
 });
 
-describe.concurrent('bad configuration', () => {
+describe('bad configuration', () => {
   it.each([
     [{ DATABASE_URL: 'not-a-url' }, 'DATABASE_URL must be a URL starting with postgres:// or postgresql://'],
     [{ REDIS_URL: 'redis://127.0.0.1:1' }, 'REDIS_URL: cannot connect to redis://127.0.0.1:1'],
