@@ -87,7 +87,8 @@ export async function startCli(
   // data folder made for it (a 39 MB database copy each) leaves the shared disk.
   const exitedAndCleaned = exited.then(async (r) => {
     if (!env.QUEUE_PREFIX) await cleanupPrefix(prefix).catch(() => {});
-    if (ownDataDir) await rm(dataDir, { recursive: true, force: true }).catch(() => {});
+    // Not awaited: the test goes on while the copy is deleted.
+    if (ownDataDir) void rm(dataDir, { recursive: true, force: true }).catch(() => {});
     return r;
   });
   return {
