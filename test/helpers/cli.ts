@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/redis/local-server.js';
@@ -55,6 +56,7 @@ export async function startCli(
   options: StartCliOptions = {},
 ): Promise<RunningCli> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
+  const ownDataDir = !env.DATA_DIR;
   const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'spawnai-cli-'));
   // As DATA_DIR usually is: the local apps' sandbox user (nobody) may pass through it.
   if (!env.DATA_DIR) chmodSync(dataDir, 0o755);
@@ -81,9 +83,12 @@ export async function startCli(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  // Whatever the test does, the process's queues and state leave Redis when it exits.
+  // Whatever the test does, the process's queues and state leave Redis when it exits, and the
+  // data folder made for it (a 39 MB database copy each) leaves the shared disk.
   const exitedAndCleaned = exited.then(async (r) => {
     if (!env.QUEUE_PREFIX) await cleanupPrefix(prefix).catch(() => {});
+    // Not awaited: the test goes on while the copy is deleted.
+    if (ownDataDir) void rm(dataDir, { recursive: true, force: true }).catch(() => {});
     return r;
   });
   return {

@@ -165,7 +165,7 @@ describe('spawnai start', () => {
     expect(r.output()).toContain('sudo apt-get install -y redis-server');
     expect(r.output()).toContain('brew install redis');
     expect(r.output()).toContain('docker compose up -d redis');
-  });
+  }, 90_000); // CLI processes: slow on a loaded machine, not wrong
 
   it('works on a throwaway Postgres through DATABASE_URL', async () => {
     const pg = await createThrowawayPostgres();
@@ -193,7 +193,7 @@ describe('spawnai start', () => {
     } finally {
       await pg.drop();
     }
-  });
+  }, 90_000); // CLI processes: slow on a loaded machine, not wrong
 });
 
 describe('bad configuration', () => {
@@ -205,18 +205,22 @@ describe('bad configuration', () => {
       { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/x', REDIS_URL: TEST_REDIS_URL },
       'DATABASE_URL: cannot connect',
     ],
-  ])('%j stops start-up with one clear line and exit 1', async (env, message) => {
-    const r = await runCli(['start'], env);
-    expect(r.code).toBe(1);
-    const lines = r.output.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(message);
-    expect(r.output).not.toMatch(/\bat .*\.ts:\d+/); // no stack trace
-  });
+  ])(
+    '%j stops start-up with one clear line and exit 1',
+    async (env, message) => {
+      const r = await runCli(['start'], env);
+      expect(r.code).toBe(1);
+      const lines = r.output.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(message);
+      expect(r.output).not.toMatch(/\bat .*\.ts:\d+/); // no stack trace
+    },
+    90_000,
+  ); // CLI processes: slow on a loaded machine, not wrong
 
   it('prints usage for unknown commands', async () => {
     const r = await runCli(['frobnicate'], {});
     expect(r.code).toBe(1);
     expect(r.output).toContain('unknown command "frobnicate"');
-  });
+  }, 90_000); // CLI processes: slow on a loaded machine, not wrong
 });

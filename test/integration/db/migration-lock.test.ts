@@ -75,7 +75,7 @@ describe('migrations through a transaction pooler (Supabase port 6543, here PgBo
       await holder.end();
       await db.drop();
     }
-  });
+  }, 90_000); // CLI processes: slow on a loaded machine, not wrong
 });
 
 describe('DATABASE_DIRECT_URL', () => {
@@ -113,13 +113,13 @@ describe('DATABASE_DIRECT_URL', () => {
       await c.query(`drop role if exists ${role}`);
       await c.end();
     }
-  });
+  }, 90_000); // CLI processes: slow on a loaded machine, not wrong
 
   it('is refused without DATABASE_URL', async () => {
     const r = await runCli(['migrate'], { DATABASE_DIRECT_URL: 'postgres://postgres@127.0.0.1:5432/x' });
     expect(r.code).toBe(1);
     expect(r.output).toContain('DATABASE_DIRECT_URL must be set together with DATABASE_URL');
-  });
+  }, 90_000); // CLI processes: slow on a loaded machine, not wrong
 
   it("recognises Supabase's transaction pooler and advises a direct URL for migrations", () => {
     const pooled = 'postgres://postgres.abcd:pw@aws-0-eu-central-1.pooler.supabase.com:6543/postgres';

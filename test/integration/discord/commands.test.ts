@@ -85,5 +85,5 @@ describe('spawnai discord register-commands', () => {
     const bad = await runCli(['discord', 'register-commands', '--guild', 'x'], discordEnv(fake));
     expect(bad.code).toBe(1);
     expect(bad.output).toMatch(/^spawnai: discord: --guild needs a numeric guild id/m);
-  });
+  }, 90_000); // two CLI processes: slow on a loaded machine, not wrong
 });

@@ -99,5 +99,5 @@ describe('spawnai telegram', () => {
     expect(code).toBe(0);
     const help = await runCli(['help'], {});
     expect(help.output).toContain('telegram set-webhook');
-  });
+  }, 90_000); // CLI processes: slow on a loaded machine, not wrong
 });
