@@ -10,10 +10,8 @@
  * `#point-label` and `#point-value` (number), submit `#add-point`; list `#point-list` with
  * `li.point-item` (`data-id`) holding `.point-label`, `.point-value` and `button.delete`; `#error`.
  */
-import type { AppFile } from '../../types.js';
-import { renderPage } from './page.js';
-import { serverSource } from './server-runtime.js';
-import type { AppSpec, Template } from './types.js';
+import { loadOnStart, pageTemplate } from './page.js';
+import type { Template } from './types.js';
 
 const LABEL_MAX_CHARS = 40;
 
@@ -177,28 +175,12 @@ form.addEventListener('submit', (event) => {
   });
 });
 
-run(async () => {
-  points = await api('GET', '/api/points');
-  render();
-});
+${loadOnStart('points', '/api/points')}
 `;
 
-export const dashboardTemplate: Template = {
+export const dashboardTemplate: Template = pageTemplate({
   id: 'dashboard',
   label: 'a dashboard with a chart',
-  render(spec: AppSpec): AppFile[] {
-    return [
-      {
-        path: 'server.js',
-        content: serverSource({
-          template: 'dashboard',
-          title: spec.title,
-          page: true,
-          seed: SEED,
-          routes: ROUTES,
-        }),
-      },
-      { path: 'index.html', content: renderPage({ spec, main: MAIN, css: CSS, script: SCRIPT }) },
-    ];
-  },
-};
+  server: { seed: SEED, routes: ROUTES },
+  page: (spec) => ({ spec, main: MAIN, css: CSS, script: SCRIPT }),
+});

@@ -10,10 +10,8 @@
  * `li.entry` (`data-id`) holding `.entry-name`, `.entry-message` and `time.entry-date`;
  * `#entry-count`, `#entry-empty`, `#error`.
  */
-import type { AppFile } from '../../types.js';
-import { renderPage } from './page.js';
-import { serverSource } from './server-runtime.js';
-import type { AppSpec, Template } from './types.js';
+import { loadOnStart, pageTemplate } from './page.js';
+import type { Template } from './types.js';
 
 const NAME_MAX_CHARS = 80;
 const MESSAGE_MAX_CHARS = 2000;
@@ -103,22 +101,12 @@ form.addEventListener('submit', (event) => {
   });
 });
 
-run(async () => {
-  entries = await api('GET', '/api/entries');
-  render();
-});
+${loadOnStart('entries', '/api/entries')}
 `;
 
-export const guestbookTemplate: Template = {
+export const guestbookTemplate: Template = pageTemplate({
   id: 'guestbook',
   label: 'a guestbook',
-  render(spec: AppSpec): AppFile[] {
-    return [
-      {
-        path: 'server.js',
-        content: serverSource({ template: 'guestbook', title: spec.title, page: true, routes: ROUTES }),
-      },
-      { path: 'index.html', content: renderPage({ spec, main: MAIN, css: CSS, script: SCRIPT }) },
-    ];
-  },
-};
+  server: { routes: ROUTES },
+  page: (spec) => ({ spec, main: MAIN, css: CSS, script: SCRIPT }),
+});

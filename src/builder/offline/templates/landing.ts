@@ -10,11 +10,9 @@
  * `#signup-message`, `#signup-count`, `#error`.
  */
 
-import type { AppFile } from '../../types.js';
 import { escapeHtml } from '../escape.js';
-import { renderPage } from './page.js';
-import { serverSource } from './server-runtime.js';
-import type { AppSpec, Template } from './types.js';
+import { pageTemplate } from './page.js';
+import type { Template } from './types.js';
 
 const EMAIL_MAX_CHARS = 254;
 
@@ -110,25 +108,15 @@ form.addEventListener('submit', (event) => {
 run(async () => showCount((await api('GET', '/api/signups')).count));
 `;
 
-export const landingTemplate: Template = {
+export const landingTemplate: Template = pageTemplate({
   id: 'landing',
   label: 'a landing page',
-  render(spec: AppSpec): AppFile[] {
-    return [
-      {
-        path: 'server.js',
-        content: serverSource({ template: 'landing', title: spec.title, page: true, routes: ROUTES }),
-      },
-      {
-        path: 'index.html',
-        content: renderPage({
-          spec,
-          main: main(escapeHtml(brandFromTitle(spec.title))),
-          heroExtra: HERO,
-          css: CSS,
-          script: SCRIPT,
-        }),
-      },
-    ];
-  },
-};
+  server: { routes: ROUTES },
+  page: (spec) => ({
+    spec,
+    main: main(escapeHtml(brandFromTitle(spec.title))),
+    heroExtra: HERO,
+    css: CSS,
+    script: SCRIPT,
+  }),
+});

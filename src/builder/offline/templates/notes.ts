@@ -9,10 +9,8 @@
  * `#add-note`, list `#note-list`, each note `article.note` (`data-id`) holding `h3.note-title`,
  * `p.note-body`, `time.note-date` and `button.delete`; `#note-empty`, `#error`.
  */
-import type { AppFile } from '../../types.js';
-import { renderPage } from './page.js';
-import { serverSource } from './server-runtime.js';
-import type { AppSpec, Template } from './types.js';
+import { pageTemplate } from './page.js';
+import type { Template } from './types.js';
 
 const TITLE_MAX_CHARS = 200;
 const BODY_MAX_CHARS = 20_000;
@@ -124,19 +122,9 @@ run(async () => {
 });
 `;
 
-export const notesTemplate: Template = {
+export const notesTemplate: Template = pageTemplate({
   id: 'notes',
   label: 'a notes and blog app',
-  render(spec: AppSpec): AppFile[] {
-    return [
-      {
-        path: 'server.js',
-        content: serverSource({ template: 'notes', title: spec.title, page: true, routes: ROUTES }),
-      },
-      {
-        path: 'index.html',
-        content: renderPage({ spec, main: main(wordingFor(spec.description)), css: CSS, script: SCRIPT }),
-      },
-    ];
-  },
-};
+  server: { routes: ROUTES },
+  page: (spec) => ({ spec, main: main(wordingFor(spec.description)), css: CSS, script: SCRIPT }),
+});

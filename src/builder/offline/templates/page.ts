@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { AppFile } from '../../types.js';
 import { escapeHtml } from '../escape.js';
 import { ACCENTS } from '../palette.js';
-import type { AppSpec } from './types.js';
+import { type ServerSource, serverSource } from './server-runtime.js';
+import type { AppSpec, Template, TemplateId } from './types.js';
 
 /**
  * The HTML shell every page template shares: theme and accent as CSS variables, a header
@@ -141,4 +143,31 @@ ${parts.main.trim()}
 </body>
 </html>
 `;
+}
+
+/** The files of a template with a page: its server (API + `index.html`) and the page itself. */
+function pageAppFiles(server: Omit<ServerSource, 'title' | 'page'>, page: PageParts): AppFile[] {
+  return [
+    { path: 'server.js', content: serverSource({ ...server, title: page.spec.title, page: true }) },
+    { path: 'index.html', content: renderPage(page) },
+  ];
+}
+
+/** A template with a page: its id and label, its server's routes, and its page from the spec. */
+export function pageTemplate(t: {
+  readonly id: TemplateId;
+  readonly label: string;
+  readonly server: Omit<ServerSource, 'title' | 'page' | 'template'>;
+  readonly page: (spec: AppSpec) => PageParts;
+}): Template {
+  return {
+    id: t.id,
+    label: t.label,
+    render: (spec) => pageAppFiles({ ...t.server, template: t.id }, t.page(spec)),
+  };
+}
+
+/** Client script: load the records into `variable` from `path` at start, then draw them. */
+export function loadOnStart(variable: string, path: string): string {
+  return `run(async () => {\n  ${variable} = await api('GET', '${path}');\n  render();\n});`;
 }

@@ -9,10 +9,8 @@
  * `input.toggle` (checkbox), `span.todo-text` and `button.delete`; `#todo-count` ("2 items
  * left"), `#todo-empty` (shown when there are none), `#error`.
  */
-import type { AppFile } from '../../types.js';
-import { renderPage } from './page.js';
-import { serverSource } from './server-runtime.js';
-import type { AppSpec, Template } from './types.js';
+import { loadOnStart, pageTemplate } from './page.js';
+import type { Template } from './types.js';
 
 const TEXT_MAX_CHARS = 500;
 
@@ -115,22 +113,12 @@ document.getElementById('todo-form').addEventListener('submit', (event) => {
   });
 });
 
-run(async () => {
-  todos = await api('GET', '/api/todos');
-  render();
-});
+${loadOnStart('todos', '/api/todos')}
 `;
 
-export const todoTemplate: Template = {
+export const todoTemplate: Template = pageTemplate({
   id: 'todo',
   label: 'a todo list',
-  render(spec: AppSpec): AppFile[] {
-    return [
-      {
-        path: 'server.js',
-        content: serverSource({ template: 'todo', title: spec.title, page: true, routes: ROUTES }),
-      },
-      { path: 'index.html', content: renderPage({ spec, main: MAIN, css: CSS, script: SCRIPT }) },
-    ];
-  },
-};
+  server: { routes: ROUTES },
+  page: (spec) => ({ spec, main: MAIN, css: CSS, script: SCRIPT }),
+});
