@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { FakeAnthropic } from '../fakes/anthropic/server.js';
+import { type FakeAnthropic, finish, message, nodeApp, writeFile } from '../fakes/anthropic/server.js';
 
 /** A real 1x1 PNG. */
 export const PNG = Buffer.from(
@@ -45,4 +45,17 @@ export function expectImageBlocks(fake: FakeAnthropic, pictures: readonly { type
   expect(content.findIndex((b) => b.type === 'image')).toBeLessThan(
     content.findIndex((b) => b.type === 'text'),
   );
+}
+
+/** Claude's whole answer for a small Node app titled `title`, built "from your picture". */
+export function pictureApp(title: string): ReturnType<typeof message> {
+  return message([
+    ...nodeApp(title).map((f) => writeFile(f.path, f.content)),
+    finish(title, 'Built from your picture.'),
+  ]);
+}
+
+/** The environment that points the app's Claude builder at a fake Anthropic. */
+export function claudeEnv(anthropic: FakeAnthropic): Record<string, string> {
+  return { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: anthropic.url };
 }

@@ -102,6 +102,8 @@ describe('a build with Claude through the job error boundary', () => {
       const sessionId = sent.spawn!.sessionId;
       const failed = await resultCard(client, sessionId, 'error');
       expect(failed.view.text).toContain('The AI service rejected this server’s API key (ANTHROPIC_API_KEY)');
+      // The key itself is never shown.
+      expect(JSON.stringify(await client.history())).not.toContain('test-key');
 
       const [build] = await t.app.repos.builds.listForSession(sessionId);
       expect(build).toMatchObject({ status: 'failed', errorCode: 'ERR_LLM_AUTH', attempts: 1 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeAnthropic, finish, message, nodeApp, writeFile } from '../../fakes/anthropic/server.js';
+import { FakeAnthropic } from '../../fakes/anthropic/server.js';
 import {
   type DiscordWorld,
   type FakeUser,
@@ -7,7 +7,7 @@ import {
   startDiscordWorld,
 } from '../../fakes/discord/harness.js';
 import { until } from '../../helpers/app.js';
-import { expectImageBlocks, JPEG, PDF, PNG } from '../../helpers/pictures.js';
+import { claudeEnv, expectImageBlocks, JPEG, PDF, PNG, pictureApp } from '../../helpers/pictures.js';
 
 let anthropic: FakeAnthropic;
 let w: DiscordWorld;
@@ -16,7 +16,7 @@ beforeAll(async () => {
   anthropic = await new FakeAnthropic().start();
   w = await startDiscordWorld({
     roles: { bot: true },
-    env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: anthropic.url },
+    env: claudeEnv(anthropic),
     prepare: (fake) => {
       fake.addGuild('Crux Climbing');
       alice = fake.user('alice');
@@ -27,12 +27,6 @@ afterAll(async () => {
   await w?.stop();
   await anthropic?.stop();
 });
-
-const app = (title: string) =>
-  message([
-    ...nodeApp(title).map((f) => writeFile(f.path, f.content)),
-    finish(title, 'Built from your pictures.'),
-  ]);
 
 /** Every text a channel's bot messages show (content and embeds). */
 function shownIn(channelId: string): string {
@@ -47,7 +41,7 @@ describe('Discord: message attachments go to Claude with the message', () => {
   it('fetches each attachment from its signed CDN url and sends them as base64 image blocks', async () => {
     const { fake } = w;
     anthropic.reset();
-    anthropic.script(app('Discord Picture'));
+    anthropic.script(pictureApp('Discord Picture'));
     const dm = fake.dmChannel(alice);
     fake.say(alice, dm.id, 'make it look like these', {
       attachments: [
@@ -67,7 +61,7 @@ describe('Discord: message attachments go to Claude with the message', () => {
   it('takes the picture of /spawn from its attachment option (resolved attachment)', async () => {
     const { fake } = w;
     anthropic.reset();
-    anthropic.script(app('Slash Picture'));
+    anthropic.script(pictureApp('Slash Picture'));
     const carol = fake.user('carol');
     const dm = fake.dmChannel(carol);
     const picture = fake.attachment(dm.id, { filename: 'sketch.png', contentType: 'image/png', bytes: PNG });

@@ -1,32 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeAnthropic, finish, message, nodeApp, writeFile } from '../../fakes/anthropic/server.js';
+import { FakeAnthropic } from '../../fakes/anthropic/server.js';
 import { userMessage } from '../../fakes/slack/index.js';
 import { until } from '../../helpers/app.js';
-import { expectImageBlocks, PDF, PNG } from '../../helpers/pictures.js';
+import { claudeEnv, expectImageBlocks, PDF, PNG, pictureApp } from '../../helpers/pictures.js';
 import { ALICE, type SlackHarness, shown, startSlackApp } from '../slack/harness.js';
 
 let anthropic: FakeAnthropic;
 let h: SlackHarness;
 beforeAll(async () => {
   anthropic = await new FakeAnthropic().start();
-  h = await startSlackApp({ ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: anthropic.url });
+  h = await startSlackApp(claudeEnv(anthropic));
 });
 afterAll(async () => {
   await h?.stop();
   await anthropic?.stop();
 });
 
-const app = (title: string) =>
-  message([
-    ...nodeApp(title).map((f) => writeFile(f.path, f.content)),
-    finish(title, 'Built from your file.'),
-  ]);
-
 describe('Slack: a shared picture goes to Claude with the message', () => {
   it('downloads url_private_download with the bot token and sends the picture as a base64 image block', async () => {
     const { fake } = h;
     anthropic.reset();
-    anthropic.script(app('Slack Picture'));
+    anthropic.script(pictureApp('Slack Picture'));
     const dm = 'D0ALICEPIC';
     const file = fake.shareFile(ALICE.teamId, { name: 'mockup.png', mimetype: 'image/png', bytes: PNG });
     const sent = userMessage(fake, { ...ALICE, channel: dm, text: 'make it look like this', files: [file] });

@@ -1,29 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeAnthropic, finish, message, nodeApp, writeFile } from '../../fakes/anthropic/server.js';
-import { expectImageBlocks, HUGE_PNG, JPEG, PDF } from '../../helpers/pictures.js';
+import { FakeAnthropic } from '../../fakes/anthropic/server.js';
+import { claudeEnv, expectImageBlocks, HUGE_PNG, JPEG, PDF, pictureApp } from '../../helpers/pictures.js';
 import { botMessage, isResult, startTelegram, type TelegramHarness } from '../telegram/harness.js';
 
 let anthropic: FakeAnthropic;
 let h: TelegramHarness;
 beforeAll(async () => {
   anthropic = await new FakeAnthropic().start();
-  h = await startTelegram('webhook', { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: anthropic.url });
+  h = await startTelegram('webhook', claudeEnv(anthropic));
 });
 afterAll(async () => {
   await h?.stop();
   await anthropic?.stop();
 });
 
-const app = (title: string) =>
-  message([
-    ...nodeApp(title).map((f) => writeFile(f.path, f.content)),
-    finish(title, 'Built from your photo.'),
-  ]);
-
 describe('Telegram: a photo goes to Claude with its caption', () => {
   it('fetches the largest size with getFile and the bot token, and sends it as a base64 image block', async () => {
     anthropic.reset();
-    anthropic.script(app('Photo Page'));
+    anthropic.script(pictureApp('Photo Page'));
     const alice = h.fake.user('Alice');
     const chat = h.fake.privateChat(alice);
     await h.fake.sendPhoto(chat, alice, JPEG, 'make it look like this');

@@ -1,10 +1,18 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeAnthropic, finish, message, nodeApp, writeFile } from '../../fakes/anthropic/server.js';
+import type { FakeAnthropic } from '../../fakes/anthropic/server.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
 import { startClaudeTestApp } from '../../helpers/claude-app.js';
 import { TEST_REDIS_URL } from '../../helpers/env.js';
-import { expectImageBlocks, HUGE_PNG, JPEG, PDF, PNG } from '../../helpers/pictures.js';
+import {
+  claudeEnv,
+  expectImageBlocks,
+  HUGE_PNG,
+  JPEG,
+  PDF,
+  PNG,
+  pictureApp,
+} from '../../helpers/pictures.js';
 import { WebChatClient } from '../../helpers/web-client.js';
 
 let fake: FakeAnthropic;
@@ -17,16 +25,10 @@ afterAll(async () => {
   await fake?.stop();
 });
 
-const app = (title: string) =>
-  message([
-    ...nodeApp(title).map((f) => writeFile(f.path, f.content)),
-    finish(title, 'Built from your picture.'),
-  ]);
-
 describe('web chat: pictures go to Claude with the request', () => {
   it('carries the uploaded pictures as base64 image blocks, then forgets them', async () => {
     fake.reset();
-    fake.script(app('Picture Page'));
+    fake.script(pictureApp('Picture Page'));
     const client = new WebChatClient(t.url);
     const uid = await client.open();
     const sent = await client.send('make it look like this', undefined, [
