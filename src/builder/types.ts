@@ -1,6 +1,16 @@
-import type { ImageInput } from '../core/attachments.js';
 import type { StartupFailure } from '../errors.js';
 import type { Effort } from './claude/models.js';
+
+/** The picture types Claude reads (https://platform.claude.com/docs/en/build-with-claude/vision). */
+export type ImageMediaType = 'image/jpeg' | 'image/png' | 'image/gif' | 'image/webp';
+
+/** A fetched, checked picture, held in memory for one build. */
+export interface ImageInput {
+  readonly name: string;
+  /** The type of the bytes themselves (magic number), not what the platform declared. */
+  readonly mediaType: ImageMediaType;
+  readonly data: Buffer;
+}
 
 /**
  * A builder turns a request (and, for an iteration, the previous files) into the files of

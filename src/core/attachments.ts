@@ -1,3 +1,4 @@
+import type { ImageInput, ImageMediaType } from '../builder/types.js';
 import { SpawnError } from '../errors.js';
 import type { Platform } from './platform.js';
 
@@ -28,8 +29,12 @@ export interface AttachmentRef {
  * PNG, GIF, and WebP"; image block `source.media_type` is one of image/jpeg, image/png,
  * image/gif, image/webp).
  */
-export const IMAGE_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'] as const;
-export type ImageMediaType = (typeof IMAGE_MEDIA_TYPES)[number];
+export const IMAGE_MEDIA_TYPES = [
+  'image/jpeg',
+  'image/png',
+  'image/gif',
+  'image/webp',
+] as const satisfies readonly ImageMediaType[];
 
 /**
  * Our limits, inside the API's own (https://platform.claude.com/docs/en/build-with-claude/vision,
@@ -43,14 +48,6 @@ export const IMAGE_LIMITS = {
   maxCount: 4,
   maxBytes: (5 * 1024 * 1024 * 3) / 4,
 } as const;
-
-/** A fetched, checked picture, held in memory for one build. */
-export interface ImageInput {
-  readonly name: string;
-  /** The type of the bytes themselves (magic number), not what the platform declared. */
-  readonly mediaType: ImageMediaType;
-  readonly data: Buffer;
-}
 
 /** Fetches the bytes of one platform's attachments with that platform's own credentials. */
 export interface FileFetcher {

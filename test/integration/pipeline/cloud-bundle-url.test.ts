@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CloudFakes, startCloudFakes } from '../../fakes/railway/cloud-env.js';
-import { startTestApp, type TestApp, until } from '../../helpers/app.js';
-import { createThrowawayPostgres } from '../../helpers/db.js';
+import type { CloudFakes } from '../../fakes/railway/cloud-env.js';
+import { type TestApp, until } from '../../helpers/app.js';
+import { type CloudApp, startCloudApp } from '../../helpers/cloud-app.js';
 import { fetchPreview } from '../../helpers/preview.js';
 import { WebChatClient } from '../../helpers/web-client.js';
 
@@ -19,24 +19,18 @@ const BUNDLE_URL_MARGIN_MS = 60 * MINUTE_MS;
 
 let fakes: CloudFakes;
 let t: TestApp;
-let pg: Awaited<ReturnType<typeof createThrowawayPostgres>>;
+let app: CloudApp | undefined;
 
 beforeAll(async () => {
-  fakes = await startCloudFakes();
-  pg = await createThrowawayPostgres();
-  t = await startTestApp(
-    fakes.env({
-      DATABASE_URL: pg.url,
-      PROVIDER: 'railway',
-      SESSION_TTL_MINUTES: '60',
-      SESSION_MAX_MINUTES: String(MAX_SESSION_MINUTES),
-    }),
-  );
+  app = await startCloudApp({
+    PROVIDER: 'railway',
+    SESSION_TTL_MINUTES: '60',
+    SESSION_MAX_MINUTES: String(MAX_SESSION_MINUTES),
+  });
+  ({ fakes, t } = app);
 });
 afterAll(async () => {
-  await t?.stop();
-  await pg?.drop();
-  await fakes?.stop();
+  await app?.stop();
 });
 
 async function answers(url: string): Promise<boolean> {

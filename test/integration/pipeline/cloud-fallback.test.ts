@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionRow } from '../../../src/db/repos/index.js';
-import { type CloudFakes, startCloudFakes } from '../../fakes/railway/cloud-env.js';
-import { startTestApp, type TestApp, until } from '../../helpers/app.js';
-import { createThrowawayPostgres } from '../../helpers/db.js';
+import type { CloudFakes } from '../../fakes/railway/cloud-env.js';
+import { type TestApp, until } from '../../helpers/app.js';
+import { type CloudApp, startCloudApp } from '../../helpers/cloud-app.js';
 import { fetchPreview } from '../../helpers/preview.js';
 import { WebChatClient } from '../../helpers/web-client.js';
 
@@ -31,18 +31,13 @@ async function answers(url: string): Promise<boolean> {
 describe('Railway down, fallback on: the app runs on Render', () => {
   let fakes: CloudFakes;
   let t: TestApp;
-  let pg: Awaited<ReturnType<typeof createThrowawayPostgres>>;
+  let app: CloudApp | undefined;
   beforeAll(async () => {
-    fakes = await startCloudFakes();
-    pg = await createThrowawayPostgres();
-    t = await startTestApp(
-      fakes.env({ DATABASE_URL: pg.url, PROVIDER: 'railway', PROVIDER_FALLBACK: 'true', JOB_ATTEMPTS: '5' }),
-    );
+    app = await startCloudApp({ PROVIDER: 'railway', PROVIDER_FALLBACK: 'true', JOB_ATTEMPTS: '5' });
+    ({ fakes, t } = app);
   });
   afterAll(async () => {
-    await t?.stop();
-    await pg?.drop();
-    await fakes?.stop();
+    await app?.stop();
   });
 
   it('opens the circuit after repeated failures, moves the session to Render, audits it and tells the person', async () => {
@@ -92,23 +87,17 @@ describe('Railway down, fallback on: the app runs on Render', () => {
 describe("Render's hourly budget spent, fallback on: the app runs on Railway", () => {
   let fakes: CloudFakes;
   let t: TestApp;
-  let pg: Awaited<ReturnType<typeof createThrowawayPostgres>>;
+  let app: CloudApp | undefined;
   beforeAll(async () => {
-    fakes = await startCloudFakes();
-    pg = await createThrowawayPostgres();
-    t = await startTestApp(
-      fakes.env({
-        DATABASE_URL: pg.url,
-        PROVIDER: 'render',
-        PROVIDER_FALLBACK: 'true',
-        RENDER_MAX_CREATES_PER_HOUR: '1',
-      }),
-    );
+    app = await startCloudApp({
+      PROVIDER: 'render',
+      PROVIDER_FALLBACK: 'true',
+      RENDER_MAX_CREATES_PER_HOUR: '1',
+    });
+    ({ fakes, t } = app);
   });
   afterAll(async () => {
-    await t?.stop();
-    await pg?.drop();
-    await fakes?.stop();
+    await app?.stop();
   });
 
   it('moves the second new app to Railway and says why', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CloudFakes, startCloudFakes } from '../../fakes/railway/cloud-env.js';
-import { startTestApp, type TestApp, until } from '../../helpers/app.js';
-import { createThrowawayPostgres } from '../../helpers/db.js';
+import type { CloudFakes } from '../../fakes/railway/cloud-env.js';
+import { type TestApp, until } from '../../helpers/app.js';
+import { type CloudApp, startCloudApp } from '../../helpers/cloud-app.js';
 import { fetchPreview } from '../../helpers/preview.js';
 import { WebChatClient } from '../../helpers/web-client.js';
 
@@ -13,25 +13,19 @@ import { WebChatClient } from '../../helpers/web-client.js';
 
 let fakes: CloudFakes;
 let t: TestApp;
-let pg: Awaited<ReturnType<typeof createThrowawayPostgres>>;
+let app: CloudApp | undefined;
 
 beforeAll(async () => {
-  fakes = await startCloudFakes();
-  pg = await createThrowawayPostgres();
-  t = await startTestApp(
-    fakes.env({
-      DATABASE_URL: pg.url,
-      PROVIDER: 'railway',
-      FREE_LIVE_SESSIONS: '10',
-      FREE_BUILDS_PER_DAY: '50',
-      RENDER_MAX_CREATES_PER_HOUR: '2',
-    }),
-  );
+  app = await startCloudApp({
+    PROVIDER: 'railway',
+    FREE_LIVE_SESSIONS: '10',
+    FREE_BUILDS_PER_DAY: '50',
+    RENDER_MAX_CREATES_PER_HOUR: '2',
+  });
+  ({ fakes, t } = app);
 });
 afterAll(async () => {
-  await t?.stop();
-  await pg?.drop();
-  await fakes?.stop();
+  await app?.stop();
 });
 
 async function answers(url: string): Promise<boolean> {

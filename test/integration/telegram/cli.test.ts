@@ -48,6 +48,7 @@ describe('spawnai telegram', () => {
       'list',
       'stop',
       'extend',
+      'link',
       'help',
       'start',
       'upgrade',

@@ -36,6 +36,7 @@ describe('Telegram by long polling (no webhook secret)', () => {
       'list',
       'stop',
       'extend',
+      'link',
       'help',
       'start',
     ]);
