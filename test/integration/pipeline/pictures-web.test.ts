@@ -4,15 +4,7 @@ import type { FakeAnthropic } from '../../fakes/anthropic/server.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
 import { startClaudeTestApp } from '../../helpers/claude-app.js';
 import { TEST_REDIS_URL } from '../../helpers/env.js';
-import {
-  claudeEnv,
-  expectImageBlocks,
-  HUGE_PNG,
-  JPEG,
-  PDF,
-  PNG,
-  pictureApp,
-} from '../../helpers/pictures.js';
+import { expectImageBlocks, HUGE_PNG, JPEG, PDF, PNG, pictureApp } from '../../helpers/pictures.js';
 import { WebChatClient } from '../../helpers/web-client.js';
 
 let fake: FakeAnthropic;

@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppFile } from '../../../src/builder/types.js';
-import { isSpawnError, type SpawnError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { createLocalProvider, type LocalProviderOptions } from '../../../src/provision/local/index.js';
 import { boundLog, tailLog } from '../../../src/provision/local/process.js';
@@ -23,6 +22,7 @@ import {
   testSessionId,
 } from '../../contract/provider-contract.js';
 import { until } from '../../helpers/app.js';
+import { rejection } from '../../helpers/errors.js';
 import { fetchPreview } from '../../helpers/preview.js';
 
 const HAS_PROC = existsSync('/proc/self/cmdline');
@@ -97,16 +97,6 @@ function app(server: string, packageJson?: object): AppFile[] {
   const files: AppFile[] = [{ path: 'server.js', content: server }];
   if (packageJson) files.push({ path: 'package.json', content: JSON.stringify(packageJson) });
   return files;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<SpawnError> {
-  try {
-    await promise;
-  } catch (e) {
-    if (isSpawnError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
 }
 
 async function readState(appsDir: string, sessionId: string) {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isSpawnError, type SpawnError } from '../../../src/errors.js';
 import { CircuitBreaker } from '../../../src/lib/circuit-breaker.js';
 import { silentLogger } from '../../../src/log.js';
 import { createRailwayProvider, type RailwayProviderOptions } from '../../../src/provision/railway/index.js';
@@ -17,6 +16,7 @@ import {
 import { FakeRailway } from '../../fakes/railway/server.js';
 import type { FakeSupabase } from '../../fakes/supabase/server.js';
 import { startSupabaseStore } from '../../fakes/supabase/store.js';
+import { rejection } from '../../helpers/errors.js';
 
 const TOKEN = 'railway-token-for-tests';
 const PROJECT = 'proj-1';
@@ -33,16 +33,6 @@ function provider(fake: FakeRailway, extra: Partial<RailwayProviderOptions> = {}
     logger: silentLogger(),
     ...extra,
   });
-}
-
-async function rejection(p: Promise<unknown>): Promise<SpawnError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isSpawnError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
 }
 
 providerContract(

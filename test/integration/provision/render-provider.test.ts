@@ -1,6 +1,5 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isSpawnError, type SpawnError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import {
   createMemoryCreateBudget,
@@ -23,6 +22,7 @@ import type { FakeSupabase } from '../../fakes/supabase/server.js';
 import { startSupabaseStore } from '../../fakes/supabase/store.js';
 import { uniquePrefix } from '../../helpers/cli.js';
 import { TEST_REDIS_URL } from '../../helpers/env.js';
+import { rejection } from '../../helpers/errors.js';
 import { cleanupPrefix } from '../../helpers/redis.js';
 
 const KEY = 'rnd_key_for_tests';
@@ -40,16 +40,6 @@ function provider(fake: FakeRender, extra: Partial<RenderProviderOptions> = {}):
     logger: silentLogger(),
     ...extra,
   });
-}
-
-async function rejection(p: Promise<unknown>): Promise<SpawnError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isSpawnError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
 }
 
 providerContract(

@@ -1,23 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isSpawnError, type SpawnError } from '../../../src/errors.js';
 import { packBundle, unpackBundle } from '../../../src/lib/bundle-codec.js';
 import { silentLogger } from '../../../src/log.js';
 import { createSupabaseBundleStore } from '../../../src/storage/supabase/index.js';
 import type { BundleStore } from '../../../src/storage/types.js';
 import { FakeSupabase } from '../../fakes/supabase/server.js';
+import { rejection } from '../../helpers/errors.js';
 
 const KEY = 'service-role-key-for-tests';
 const FILES = [{ path: 'server.js', content: 'require("http").createServer().listen(process.env.PORT)\n' }];
-
-async function rejection(p: Promise<unknown>): Promise<SpawnError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isSpawnError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('Supabase bundle store (through supabase-js against a local Storage)', () => {
   let fake: FakeSupabase;

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isSpawnError, type SpawnError } from '../../../src/errors.js';
 import { CircuitBreaker } from '../../../src/lib/circuit-breaker.js';
 import { silentLogger } from '../../../src/log.js';
 import { ProviderHttp, scrubProviderText } from '../../../src/provision/resilience/http.js';
+import { rejection } from '../../helpers/errors.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -53,16 +53,6 @@ const status =
   (code: number, headers: Record<string, string> = {}, body = '{"message":"nope"}'): Handler =>
   (_req, res) =>
     res.writeHead(code, { 'content-type': 'application/json', ...headers }).end(body);
-
-async function rejection(p: Promise<unknown>): Promise<SpawnError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isSpawnError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('ProviderHttp', () => {
   it('sends JSON with the credentials and parses the answer', async () => {
