@@ -1,5 +1,5 @@
-import type { AdapterFactory } from '../src/core/adapter.js';
 import type { PlatformCommand } from '../src/core/platform-command.js';
+import type { AdapterFactory } from './contract.js';
 import { createDiscordAdapter, discordCommand } from './discord/index.js';
 import { createSlackAdapter, slackCommand } from './slack/index.js';
 import { createTelegramAdapter, telegramCommand } from './telegram/index.js';

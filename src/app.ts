@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { AdapterContext, PlatformAdapter } from '../adapters/contract.js';
 import { ADAPTER_FACTORIES } from '../adapters/registry.js';
 import { createConversation } from '../bots/conversation.js';
 import { createViews } from '../bots/views.js';
@@ -18,7 +19,6 @@ import type { Config } from './config/index.js';
 import { localSecret } from './config/local-secrets.js';
 import { publishLinkStatuses } from './connections/published.js';
 import { ConnectionSupervisor } from './connections/supervisor.js';
-import type { AdapterContext, PlatformAdapter } from './core/adapter.js';
 import { AttachmentSource } from './core/attachments.js';
 import type { InboundHandler } from './core/inbound-handler.js';
 import { MessengerRegistry } from './core/messenger.js';
@@ -307,7 +307,7 @@ export async function createApp(
     freeLimits: billing.service.enabled ? billing.service.plans().free : freeLimits(config),
   });
   const metrics = new Metrics();
-  collectState(metrics, queues, repos);
+  collectState(metrics, [queues.spawn, queues.notify, queues.reap], repos);
   const conversation = correlateConversation(
     instrumentConversation(
       createConversation({

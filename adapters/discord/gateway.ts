@@ -1,8 +1,8 @@
 import { Client, Events, GatewayIntentBits, type Message, Partials } from 'discord.js';
-import type { Connection } from '../../src/core/adapter.js';
 import { SpawnError, StartupError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { InboundQueue } from '../../src/queue/inbound.js';
+import type { Connection } from '../contract.js';
 import { discordAttachments } from './files.js';
 import type { GatewayMessage } from './gateway-messages.js';
 import {

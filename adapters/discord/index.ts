@@ -1,4 +1,4 @@
-import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js';
+import type { AdapterContext, PlatformAdapter } from '../contract.js';
 import { createDiscordFileFetcher } from './files.js';
 import { createGatewayMessageHandler } from './gateway-messages.js';
 import { createInteractionHandler, registerInteractionRoute } from './interactions.js';

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { localSecret } from '../../src/config/local-secrets.js';
-import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js';
 import { describeError } from '../../src/errors.js';
 import { SecretBox } from '../../src/util/secret-box.js';
+import type { AdapterContext, PlatformAdapter } from '../contract.js';
 import { createSlackFileFetcher } from './files.js';
 import { createSlackHandlers } from './handlers.js';
 import { createSlackIngest } from './ingest.js';

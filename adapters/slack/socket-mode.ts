@@ -1,9 +1,9 @@
 import { SocketModeReceiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
-import type { Connection } from '../../src/core/adapter.js';
 import { describeError, SpawnError, StartupError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { InboundQueue } from '../../src/queue/inbound.js';
+import type { Connection } from '../contract.js';
 import { createBoltApp } from './bolt-app.js';
 import type { SlackTokens } from './installations.js';
 import { slackLogger } from './web-api.js';

@@ -1,6 +1,6 @@
 import type { Update } from 'grammy/types';
-import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js';
 import { describeError } from '../../src/errors.js';
+import type { AdapterContext, PlatformAdapter } from '../contract.js';
 import { botIdOf, createApi } from './api.js';
 import { BotHost, registerCommands } from './bot.js';
 import { createTelegramFileFetcher } from './files.js';

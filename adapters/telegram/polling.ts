@@ -1,8 +1,8 @@
 import { run } from '@grammyjs/runner';
 import type { Api, Bot } from 'grammy';
-import type { Connection } from '../../src/core/adapter.js';
 import { describeError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
+import type { Connection } from '../contract.js';
 import { callTelegram, toTelegramError } from './api.js';
 import { TELEGRAM_ALLOWED_UPDATES, TELEGRAM_POLL_TIMEOUT_S } from './bot.js';
 

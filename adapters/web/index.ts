@@ -1,5 +1,5 @@
 import { localSecret } from '../../src/config/local-secrets.js';
-import type { AdapterContext, PlatformAdapter } from '../../src/core/adapter.js';
+import type { AdapterContext, PlatformAdapter } from '../contract.js';
 import { createWebFileFetcher } from './files.js';
 import { createWebMessenger } from './messenger.js';
 import { createWebMessageHandler, registerWebRoutes } from './routes.js';

@@ -1,7 +1,7 @@
-import type { Connection } from '../core/adapter.js';
 import type { Platform } from '../core/platform.js';
 import { describeError, isSpawnError, StartupError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Connection } from './connection.js';
 
 /**
  * `connecting`: the first attempt is under way; `connected`; `degraded`: not connected now and

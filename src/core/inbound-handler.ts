@@ -1,6 +1,31 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from '../log.js';
-import type { InboundJobData } from '../queue/jobs.js';
+import type { Platform } from './platform.js';
+
+/** Where an incoming message came from: a chat platform, or Stripe's webhook. */
+export type InboundSource = Platform | 'stripe';
+
+/**
+ * One verified, parsed delivery from a platform (a webhook request, a gateway or Socket Mode
+ * event, a long-polled update), as its adapter enqueued it. The conversation (users, sessions,
+ * builds, replies) runs from it in the inbound worker. The job id is derived from the
+ * platform's own event id, so a redelivery is the same job.
+ */
+export interface InboundJobData {
+  readonly source: InboundSource;
+  /** What the adapter calls this kind of delivery (`command`, `event`, `update`, ...). */
+  readonly kind: string;
+  /** The parsed delivery, as JSON; only the adapter that enqueued it reads it. */
+  readonly payload: unknown;
+  /** The platform's event id; appears on every log line of the job. */
+  readonly correlationId: string;
+  /** When the route accepted it (Unix ms). */
+  readonly receivedAt: number;
+  /** The person was already told the queue is long and it will take a while. */
+  readonly busy?: boolean;
+  /** W3C trace context of the request, so the job's spans join its trace (OpenTelemetry). */
+  readonly trace?: Record<string, string> | undefined;
+}
 
 /** What a platform's inbound handler gets for one delivery, in the worker. */
 export interface InboundContext {

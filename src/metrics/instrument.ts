@@ -3,7 +3,6 @@ import type { ConversationHandler } from '../core/conversation.js';
 import type { Messenger } from '../core/messenger.js';
 import type { Repos } from '../db/repos/index.js';
 import { isSpawnError } from '../errors.js';
-import type { Queues } from '../queue/producer.js';
 import { inSpan } from '../tracing.js';
 import { withCorrelation } from '../util/correlation.js';
 import type { Metrics } from './metrics.js';
@@ -72,10 +71,16 @@ export function instrumentConversation(
   };
 }
 
+/** What the depth gauge needs of a queue (a BullMQ Queue has it). */
+export interface CountedQueue {
+  readonly name: string;
+  getJobCounts(...states: ('waiting' | 'active' | 'delayed' | 'failed')[]): Promise<Record<string, number>>;
+}
+
 /** Gauges read at scrape time: queue depths and live sessions. */
-export function collectState(metrics: Metrics, queues: Queues, repos: Repos): void {
+export function collectState(metrics: Metrics, queues: readonly CountedQueue[], repos: Repos): void {
   metrics.onScrape(async () => {
-    for (const queue of [queues.spawn, queues.notify, queues.reap]) {
+    for (const queue of queues) {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
       for (const [state, n] of Object.entries(counts)) metrics.queueJobs.set({ queue: queue.name, state }, n);
     }

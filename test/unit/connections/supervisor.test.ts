@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { Connection } from '../../../adapters/contract.js';
 import { ConnectionSupervisor, retryDelayMs } from '../../../src/connections/supervisor.js';
-import type { Connection } from '../../../src/core/adapter.js';
 import { SpawnError, StartupError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 

@@ -1,17 +1,18 @@
 import type { FastifyInstance } from 'fastify';
-import type { BillingService } from '../billing/service.js';
-import type { Config } from '../config/index.js';
-import type { Repos } from '../db/repos/index.js';
-import type { Logger } from '../log.js';
-import type { InboundQueue } from '../queue/inbound.js';
-import type { Queues } from '../queue/producer.js';
-import type { Redis } from '../redis/connection.js';
-import type { PubSub } from '../redis/pubsub.js';
-import type { FileFetcher } from './attachments.js';
-import type { ConversationHandler } from './conversation.js';
-import type { InboundHandler } from './inbound-handler.js';
-import type { Messenger } from './messenger.js';
-import type { Platform } from './platform.js';
+import type { BillingService } from '../src/billing/service.js';
+import type { Config } from '../src/config/index.js';
+import type { Connection } from '../src/connections/connection.js';
+import type { FileFetcher } from '../src/core/attachments.js';
+import type { ConversationHandler } from '../src/core/conversation.js';
+import type { InboundHandler } from '../src/core/inbound-handler.js';
+import type { Messenger } from '../src/core/messenger.js';
+import type { Platform } from '../src/core/platform.js';
+import type { Repos } from '../src/db/repos/index.js';
+import type { Logger } from '../src/log.js';
+import type { InboundQueue } from '../src/queue/inbound.js';
+import type { Queues } from '../src/queue/producer.js';
+import type { Redis } from '../src/redis/connection.js';
+import type { PubSub } from '../src/redis/pubsub.js';
 
 /** What the composition root hands every platform adapter. */
 export interface AdapterContext {
@@ -27,18 +28,6 @@ export interface AdapterContext {
   readonly pubsub: PubSub;
   /** Plans and prices, for platforms that sell inside the chat (Telegram Stars). */
   readonly billing?: BillingService;
-}
-
-/** A long-lived platform connection run by the `bot` process. */
-export interface Connection {
-  stop(): Promise<void>;
-  /**
-   * Settles when the connection is gone for good and will not come back by itself (the
-   * process's supervisor then reconnects with growing waits). Absent: it never gives up.
-   */
-  readonly lost?: Promise<unknown>;
-  /** `'ok'`, or why it is not receiving right now (e.g. reconnecting by itself). */
-  health?(): string;
 }
 
 /**
@@ -67,3 +56,5 @@ export interface PlatformAdapter {
 
 /** Returns undefined when the platform is not configured. */
 export type AdapterFactory = (context: AdapterContext) => PlatformAdapter | undefined;
+
+export type { Connection };
