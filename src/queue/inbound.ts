@@ -92,6 +92,11 @@ export class InboundQueue {
     this.inFlight--;
   }
 
+  /** Requests this process holds right now (read by tests that fill the bound on purpose). */
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
   /**
    * True the first time a delivery is claimed (within `keepCompletedS`): for routes that must
    * answer a redelivery differently from the first one (Discord acknowledges an interaction
