@@ -6,6 +6,7 @@ import { createApp } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { StartupError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
+import { freePort } from '../../../src/redis/local-server.js';
 import { discordEnv, FakeDiscord } from '../../fakes/discord/harness.js';
 import { uniquePrefix } from '../../helpers/cli.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';
@@ -28,6 +29,9 @@ async function startBot(fake: FakeDiscord, env: Record<string, string> = {}): Pr
     DATABASE_URL: pg.url,
     DATA_DIR: dataDir,
     REDIS_URL: TEST_REDIS_URL,
+    // Its own port for /health: the default (3000) may be a running service's.
+    PORT: String(await freePort()),
+    PREVIEW_PORT: '0',
     QUEUE_PREFIX: prefix,
     LOG_LEVEL: 'silent',
   });
