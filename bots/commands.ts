@@ -18,7 +18,8 @@ export type Command =
   | { readonly kind: 'export'; readonly sessionId?: string } // `/export [id]`: a download of the source
   | { readonly kind: 'unknown'; readonly name: string };
 
-const SUBCOMMANDS = [
+/** The words after `/spawn` that are commands, not a build request (one list for every platform). */
+export const SUBCOMMANDS = [
   'status',
   'list',
   'stop',

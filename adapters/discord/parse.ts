@@ -1,3 +1,4 @@
+import { SUBCOMMANDS } from '../../bots/commands.js';
 import type { AttachmentRef } from '../../src/core/attachments.js';
 import type { PlatformUser } from '../../src/core/platform.js';
 import { ACTION_IDS, type ActionId, parseActionTarget } from '../../src/core/view.js';
@@ -198,19 +199,6 @@ export function parseInteraction(body: unknown, applicationId: string): ParsedIn
   return bad(`type ${String(type)} is not handled`);
 }
 
-const SUBCOMMANDS = [
-  'status',
-  'list',
-  'stop',
-  'extend',
-  'help',
-  'upgrade',
-  'buy',
-  'billing',
-  'versions',
-  'export',
-];
-
 /**
  * Whether `/spawn prompt:<text>` asks for a build (answered in public: the status card is for
  * everyone) rather than `status`, `list`, `help`... (answered only to the person who asked).
@@ -221,6 +209,6 @@ export function isBuildRequest(prompt: string | undefined): boolean {
   // `link <code>` / `unlink` (bots/account.ts): a code must never be answered in public.
   if (/^(link|unlink)$/i.test(word) && rest.join(' ').length <= 9) return false;
   // `rollback 2` is answered like a change: its card is for everyone in the channel.
-  if (!SUBCOMMANDS.includes(word.toLowerCase())) return word !== '';
+  if (!(SUBCOMMANDS as readonly string[]).includes(word.toLowerCase())) return word !== '';
   return !(rest.length === 0 || (rest.length === 1 && SESSION_ID_PATTERN.test(rest[0]!)));
 }

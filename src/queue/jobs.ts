@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AttachmentRef } from '../core/attachments.js';
-import type { ConversationRef, Platform } from '../core/platform.js';
+import type { InboundJobData } from '../core/inbound-handler.js';
+import type { ConversationRef } from '../core/platform.js';
 import type { ReplyView } from '../core/view.js';
 
 /** The queues SpawnAI runs on. Names are part of the Redis keyspace: change them with a migration. */
@@ -8,8 +9,6 @@ export const QUEUE_NAMES = { inbound: 'inbound', spawn: 'spawn', notify: 'notify
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
 export type { InboundJobData, InboundSource } from '../core/inbound-handler.js';
-
-import type { InboundJobData } from '../core/inbound-handler.js';
 
 /** Build (and deploy) one iteration of a session's app. */
 export interface SpawnJobData {
