@@ -1,13 +1,13 @@
 import type { AdapterContext, PlatformAdapter } from '../contract.js';
 import { createDiscordFileFetcher } from './files.js';
 import { createGatewayMessageHandler } from './gateway-messages.js';
-import { createInteractionHandler, registerInteractionRoute } from './interactions.js';
 import { createDiscordMessenger } from './messenger.js';
 import { DiscordApi } from './rest.js';
+import { createInteractionHandler, registerInteractionRoute } from './routes.js';
 import { discordPublicKey } from './verify.js';
 
-export { discordCommand } from './cli.js';
-export { DISCORD_INTERACTIONS_PATH } from './interactions.js';
+export { DISCORD_INTERACTIONS_PATH } from './routes.js';
+export { discordCommand } from './setup.js';
 export { DISCORD_EDIT_INTERVAL_MS } from './types.js';
 
 const VARIABLES = ['DISCORD_BOT_TOKEN', 'DISCORD_APPLICATION_ID', 'DISCORD_PUBLIC_KEY'] as const;
@@ -62,7 +62,7 @@ export function createDiscordAdapter(ctx: AdapterContext): PlatformAdapter | und
     files: createDiscordFileFetcher(config.DISCORD_API_URL),
     async connect() {
       // discord.js loads only in the process that holds the gateway.
-      const { connectGateway } = await import('./gateway.js');
+      const { connectGateway } = await import('./connection.js');
       return connectGateway({
         token,
         apiUrl: config.DISCORD_API_URL,

@@ -19,7 +19,7 @@ import {
   normalizeCommand,
   normalizeEvent,
   type SlashCommand,
-} from './normalize.js';
+} from './parse.js';
 import { type SlackReachCheck, unreachableView } from './reach.js';
 
 export interface SlackHandlerDeps {

@@ -3,6 +3,7 @@ import { localSecret } from '../../src/config/local-secrets.js';
 import { describeError } from '../../src/errors.js';
 import { SecretBox } from '../../src/util/secret-box.js';
 import type { AdapterContext, PlatformAdapter } from '../contract.js';
+import { connectSocketMode } from './connection.js';
 import { createSlackFileFetcher } from './files.js';
 import { createSlackHandlers } from './handlers.js';
 import { createSlackIngest } from './ingest.js';
@@ -12,10 +13,8 @@ import { registerOAuthRoutes } from './oauth.js';
 import { defaultSlackPacing, type SlackPacing, SlackUpdateBudget } from './pacing.js';
 import { createSlackReach } from './reach.js';
 import { registerSlackRoutes } from './routes.js';
-import { connectSocketMode } from './socket-mode.js';
 import { callSlack, WebClients, webClientOptions } from './web-api.js';
 
-export { slackCommand } from './cli.js';
 export { SLACK_EDIT_INTERVAL_MS } from './messenger.js';
 export {
   SLACK_FINAL_UPDATES_RESERVED,
@@ -23,6 +22,7 @@ export {
   SLACK_WORKSPACE_UPDATES_PER_WINDOW,
   type SlackPacing,
 } from './pacing.js';
+export { slackCommand } from './setup.js';
 
 /** The Slack adapter; its edit pacing can be changed at run time (tests shorten the window). */
 export interface SlackAdapter extends PlatformAdapter {

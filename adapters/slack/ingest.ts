@@ -7,7 +7,7 @@ import {
   type EventEnvelope,
   type SlackInbound,
   type SlashCommand,
-} from './normalize.js';
+} from './parse.js';
 import { escapeMrkdwn } from './render.js';
 import { parseSlackBody, verifySlackSignature } from './verify.js';
 

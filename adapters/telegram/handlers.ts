@@ -22,7 +22,7 @@ import {
   repliedBotMessage,
   startsNewApp,
   toIncomingMessage,
-} from './normalize.js';
+} from './parse.js';
 import type { Say, StarsPayments } from './payments.js';
 import { parseCallbackData, purchaseOf, summaryOf } from './render.js';
 import type { ThreadMap } from './threads.js';

@@ -3,17 +3,16 @@ import { describeError } from '../../src/errors.js';
 import type { AdapterContext, PlatformAdapter } from '../contract.js';
 import { botIdOf, createApi } from './api.js';
 import { BotHost, registerCommands } from './bot.js';
+import { startPolling } from './connection.js';
 import { createTelegramFileFetcher } from './files.js';
 import { createHandlers, createSay } from './handlers.js';
 import { createTelegramMessenger, type TelegramMessenger } from './messenger.js';
 import { defaultPacing, TelegramBudget, type TelegramPacing } from './pacing.js';
 import { InvoicePayloads } from './payload.js';
 import { createStarsPayments } from './payments.js';
-import { startPolling } from './polling.js';
+import { registerTelegramWebhook } from './routes.js';
 import { ThreadMap } from './threads.js';
-import { registerTelegramWebhook } from './webhook.js';
 
-export { telegramCommand } from './cli.js';
 export {
   TELEGRAM_GROUP_EDIT_INTERVAL_MS,
   TELEGRAM_GROUP_MESSAGES_PER_WINDOW,
@@ -21,6 +20,7 @@ export {
   TELEGRAM_PRIVATE_EDIT_INTERVAL_MS,
   type TelegramPacing,
 } from './pacing.js';
+export { telegramCommand } from './setup.js';
 
 /** The Telegram adapter; its pacing can be changed at run time (tests shorten the group window). */
 export interface TelegramAdapter extends PlatformAdapter {

@@ -21,8 +21,8 @@ import type { Redis } from '../../src/redis/connection.js';
 import type { PubSub } from '../../src/redis/pubsub.js';
 import { inboundGate } from '../../src/server/inbound-gate.js';
 import { packageRoot } from '../../src/util/package-root.js';
-import { existingWebUserId, webUserId } from './identity.js';
 import { type createWebMessenger, type WebMessage, webChannel } from './messenger.js';
+import { existingWebUserId, webUserId } from './verify.js';
 
 export interface WebRouteOptions {
   repos: Repos;

@@ -18,7 +18,7 @@ function imports(file: string, seen = new Set<string>()): Set<string> {
 }
 
 describe('slack webhook path boundary', () => {
-  it.each(['verify.ts', 'normalize.ts', 'render.ts', 'ingest.ts', 'routes.ts'])(
+  it.each(['verify.ts', 'parse.ts', 'render.ts', 'ingest.ts', 'routes.ts'])(
     '%s imports no platform SDK, no worker, no Claude client',
     (f) => {
       const all = [...imports(path.join(ROOT, 'adapters', 'slack', f))];
