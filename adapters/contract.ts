@@ -14,7 +14,10 @@ import type { Queues } from '../src/queue/producer.js';
 import type { Redis } from '../src/redis/connection.js';
 import type { PubSub } from '../src/redis/pubsub.js';
 
-/** What the composition root hands every platform adapter. */
+/**
+ * What the composition root holds for the platform adapters. No adapter takes it whole:
+ * registry.ts hands each one its own settings and the few services it declares.
+ */
 export interface AdapterContext {
   readonly config: Config;
   readonly logger: Logger;

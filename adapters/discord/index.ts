@@ -1,4 +1,9 @@
-import type { AdapterContext, PlatformAdapter } from '../contract.js';
+import type { OwnerLookup } from '../../bots/owner.js';
+import type { Config } from '../../src/config/index.js';
+import type { ConversationHandler } from '../../src/core/conversation.js';
+import type { Logger } from '../../src/log.js';
+import type { InboundQueue } from '../../src/queue/inbound.js';
+import type { PlatformAdapter } from '../contract.js';
 import { createDiscordFileFetcher } from './files.js';
 import { createGatewayMessageHandler } from './gateway-messages.js';
 import { createDiscordMessenger } from './messenger.js';
@@ -12,13 +17,28 @@ export { DISCORD_EDIT_INTERVAL_MS } from './types.js';
 
 const VARIABLES = ['DISCORD_BOT_TOKEN', 'DISCORD_APPLICATION_ID', 'DISCORD_PUBLIC_KEY'] as const;
 
+/** The settings Discord reads. */
+export type DiscordConfig = Pick<Config, (typeof VARIABLES)[number] | 'DISCORD_API_URL'>;
+
+/** What Discord uses of the rest of the service. */
+export interface DiscordServices {
+  readonly logger: Logger;
+  readonly conversation: ConversationHandler;
+  /** Where the route and the gateway put every delivery. */
+  readonly inbound: InboundQueue;
+  /** For the owner rule in a session's thread (bots/owner.ts). */
+  readonly repos: OwnerLookup;
+}
+
 /**
  * Discord: slash commands and buttons over HTTP interactions (web), mentions and DMs over the
  * gateway (bot), status cards over REST (worker). Off unless DISCORD_BOT_TOKEN,
  * DISCORD_APPLICATION_ID and DISCORD_PUBLIC_KEY are all set.
  */
-export function createDiscordAdapter(ctx: AdapterContext): PlatformAdapter | undefined {
-  const { config } = ctx;
+export function createDiscordAdapter(
+  config: DiscordConfig,
+  ctx: DiscordServices,
+): PlatformAdapter | undefined {
   const token = config.DISCORD_BOT_TOKEN;
   const applicationId = config.DISCORD_APPLICATION_ID;
   const publicKeyHex = config.DISCORD_PUBLIC_KEY;

@@ -21,7 +21,7 @@ export function webChannel(prefix: string, conversationId: string): string {
  * browser can be different processes.
  */
 export function createWebMessenger(
-  repos: Repos,
+  repos: Pick<Repos, 'webMessages'>,
   pubsub: PubSub,
   prefix: string,
 ): Messenger & {

@@ -30,7 +30,7 @@ import { existingWebUserId, webUserId } from './verify.js';
 export type { WebDelivery } from './parse.js';
 
 export interface WebRouteOptions {
-  repos: Repos;
+  repos: Pick<Repos, 'webMessages' | 'users' | 'sessions'>;
   pubsub: PubSub;
   prefix: string;
   conversation: ConversationHandler;
