@@ -2,7 +2,7 @@ import { bareWordCommand } from '../../bots/commands.js';
 import type { AttachmentRef } from '../../src/core/attachments.js';
 import type { IncomingAction, IncomingMessage } from '../../src/core/incoming.js';
 import type { ConversationRef } from '../../src/core/platform.js';
-import { ACTION_IDS, type ActionId, parseActionTarget } from '../../src/core/view.js';
+import { ACTION_IDS, type ActionId, actionNeedsSession, parseActionTarget } from '../../src/core/view.js';
 import { SpawnError } from '../../src/errors.js';
 import type { SlackBody } from './verify.js';
 
@@ -391,7 +391,7 @@ export function normalizeAction(payload: BlockActions): ActionDecision {
     return { kind: 'ignore', reason: 'no valid version' };
   }
   const { sessionId } = target;
-  const needsSession = action !== 'upgrade' && action !== 'buy';
+  const needsSession = actionNeedsSession(action);
   if (needsSession ? !SESSION_ID.test(sessionId) : sessionId !== '' && !SESSION_ID.test(sessionId)) {
     return { kind: 'ignore', reason: 'no valid session id' };
   }

@@ -6,7 +6,7 @@ import { type AttachmentRef, IMAGE_LIMITS } from '../../src/core/attachments.js'
 import type { ConversationHandler, ConversationResult } from '../../src/core/conversation.js';
 import type { InboundContext } from '../../src/core/inbound-handler.js';
 import { storableText } from '../../src/core/text.js';
-import { type ActionId, asVersion, type ReplyView } from '../../src/core/view.js';
+import { type ActionId, actionNeedsSession, asVersion, type ReplyView } from '../../src/core/view.js';
 import type { Repos } from '../../src/db/repos/index.js';
 import { SpawnError } from '../../src/errors.js';
 import { InboundQueue } from '../../src/queue/inbound.js';
@@ -305,8 +305,7 @@ export async function registerWebRoutes(app: FastifyInstance, options: WebRouteO
       | { action?: unknown; sessionId?: unknown; clientId?: unknown; version?: unknown }
       | undefined;
     const action = body?.action as ActionId;
-    // Purchases of a plan or credits are not about one app; every other action names its app.
-    const needsSession = action !== 'upgrade' && action !== 'buy';
+    const needsSession = actionNeedsSession(action);
     const sessionId = typeof body?.sessionId === 'string' ? body.sessionId : '';
     const version = asVersion(body?.version);
     if (
