@@ -34,8 +34,10 @@ export interface AdapterContext {
 }
 
 /**
- * One chat platform. Adding a platform is a folder under adapters/ exporting a factory of
- * this shape, and one line in adapters/registry.ts.
+ * One chat platform. Adding a platform is a folder under adapters/ with the same parts as the
+ * others (index, verify, parse, render, messenger, routes, connection, setup: see
+ * test/unit/architecture/adapter-shape.test.ts), a factory of its own settings and services
+ * returning this shape, and one line in adapters/registry.ts.
  */
 export interface PlatformAdapter {
   readonly platform: Platform;
