@@ -14,7 +14,10 @@ import type { Queues } from '../src/queue/producer.js';
 import type { Redis } from '../src/redis/connection.js';
 import type { PubSub } from '../src/redis/pubsub.js';
 
-/** What the composition root hands every platform adapter. */
+/**
+ * What the composition root holds for the platform adapters. No adapter takes it whole:
+ * registry.ts hands each one its own settings and the few services it declares.
+ */
 export interface AdapterContext {
   readonly config: Config;
   readonly logger: Logger;
@@ -31,8 +34,10 @@ export interface AdapterContext {
 }
 
 /**
- * One chat platform. Adding a platform is a folder under adapters/ exporting a factory of
- * this shape, and one line in adapters/registry.ts.
+ * One chat platform. Adding a platform is a folder under adapters/ with the same parts as the
+ * others (index, verify, parse, render, messenger, routes, connection, setup: see
+ * test/unit/architecture/adapter-shape.test.ts), a factory of its own settings and services
+ * returning this shape, and one line in adapters/registry.ts.
  */
 export interface PlatformAdapter {
   readonly platform: Platform;

@@ -10,10 +10,11 @@ import { createWebAdapter } from './web/index.js';
  * configured. Adding a platform: its folder under adapters/, and one line here.
  */
 export const ADAPTER_FACTORIES: readonly AdapterFactory[] = [
-  createWebAdapter,
-  createDiscordAdapter,
-  createSlackAdapter,
-  createTelegramAdapter,
+  // Each adapter declares the settings and services it uses; it sees nothing else of the context.
+  (ctx) => createWebAdapter(ctx.config, ctx),
+  (ctx) => createDiscordAdapter(ctx.config, ctx),
+  (ctx) => createSlackAdapter(ctx.config, ctx),
+  (ctx) => createTelegramAdapter(ctx.config, ctx),
 ];
 
 /** Platform set-up commands: `spawnai <name> <subcommand>` (e.g. `spawnai slack manifest`). */

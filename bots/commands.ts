@@ -31,6 +31,22 @@ export const SUBCOMMANDS = [
   'versions',
   'export',
 ] as const;
+/** `link [code]` / `unlink` (bots/account.ts): account commands, answered only to the person who typed them. */
+export const ACCOUNT_WORDS = ['link', 'unlink'] as const;
+
+/**
+ * Whether the first word after `/spawn` makes it a command (`/spawn status`, `/spawn link`,
+ * `/spawn rollback 2`) rather than a description of an app to build.
+ */
+export function isCommandWord(word: string): boolean {
+  const w = word.toLowerCase();
+  return (
+    (SUBCOMMANDS as readonly string[]).includes(w) ||
+    (ACCOUNT_WORDS as readonly string[]).includes(w) ||
+    w === 'rollback'
+  );
+}
+
 const NO_ARGUMENT: readonly Subcommand[] = ['list', 'help', 'upgrade', 'buy', 'billing'];
 const PROVIDERS: readonly ProviderName[] = ['local', 'railway', 'render'];
 type Subcommand = (typeof SUBCOMMANDS)[number];
@@ -82,8 +98,11 @@ export interface ParseOptions {
   readonly bareWords?: boolean;
 }
 
-/** `stop` or `stop abc123` alone → `/stop` or `/stop abc123`; anything else unchanged. */
-function bareWordCommand(text: string): string {
+/**
+ * `stop` or `stop abc123` alone → `/stop` or `/stop abc123`; anything else unchanged. Also for the
+ * platforms that read bare words in their own places (a Slack thread reply or DM).
+ */
+export function bareWordCommand(text: string): string {
   const rollback = /^rollback\s+(.+)$/i.exec(text.trim());
   if (rollback && rollbackCommand(rollback[1]!)) return `/rollback ${rollback[1]!.trim()}`;
   const m = /^(\w+)(?:\s+(\S+))?$/.exec(text.trim());

@@ -1,9 +1,10 @@
+import { failureView } from '../../bots/failure.js';
+import { type OwnerLookup, ownership } from '../../bots/owner.js';
 import type { AttachmentRef } from '../../src/core/attachments.js';
 import type { ConversationHandler } from '../../src/core/conversation.js';
 import type { InboundContext } from '../../src/core/inbound-handler.js';
-import { type ConversationRef, conversationKey } from '../../src/core/platform.js';
+import type { ConversationRef } from '../../src/core/platform.js';
 import type { ReplyView } from '../../src/core/view.js';
-import type { Repos } from '../../src/db/repos/index.js';
 import { isSpawnError } from '../../src/errors.js';
 import { retry } from '../../src/lib/retry.js';
 import type { Logger } from '../../src/log.js';
@@ -26,11 +27,8 @@ export interface GatewayMessage {
   readonly attachments?: readonly AttachmentRef[];
 }
 
-const FAILED: ReplyView = {
-  tone: 'error',
-  title: 'Something went wrong',
-  text: 'I could not handle that just now. Please try again in a moment.',
-};
+/** In a channel everyone sees the failure, as they saw the request. */
+const FAILED = failureView(undefined, { ephemeral: false });
 
 function stripMentions(content: string, botId: string): string {
   return content.replace(new RegExp(`<@!?${botId}>`, 'g'), ' ').trim();
@@ -42,29 +40,18 @@ function stripMentions(content: string, botId: string): string {
  * mention. Replies are sent once per message, across attempts.
  */
 export function createGatewayMessageHandler(deps: {
-  readonly repos: Repos;
+  readonly repos: OwnerLookup;
   readonly conversation: ConversationHandler;
   readonly outbound: DiscordOutbound;
   readonly logger: Logger;
 }) {
   const { repos, outbound, logger } = deps;
 
-  /** Who owns the live session of a thread: none, the author, or someone else. */
-  async function threadOwner(
-    thread: ConversationRef,
-    authorId: string,
-  ): Promise<'none' | 'author' | 'other'> {
-    const session = await repos.sessions.findActiveInConversation(conversationKey(thread));
-    if (!session) return 'none';
-    const identity = await repos.users.findIdentity('discord', '', authorId);
-    return identity?.userId === session.userId ? 'author' : 'other';
-  }
-
   async function conversationOf(m: GatewayMessage): Promise<ConversationRef | undefined> {
     if (!m.guildId) return { platform: 'discord', teamId: '', channelId: m.channelId };
     if (m.inThread) {
       const thread: ConversationRef = { platform: 'discord', teamId: m.guildId, channelId: m.channelId };
-      const owner = await threadOwner(thread, m.authorId);
+      const owner = await ownership(repos, thread, { teamId: '', userId: m.authorId });
       // In a session's thread its owner iterates without a mention; others are chatting.
       if (owner === 'author') return thread;
       if (!m.mentioned) return undefined;

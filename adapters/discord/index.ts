@@ -1,24 +1,44 @@
-import type { AdapterContext, PlatformAdapter } from '../contract.js';
+import type { OwnerLookup } from '../../bots/owner.js';
+import type { Config } from '../../src/config/index.js';
+import type { ConversationHandler } from '../../src/core/conversation.js';
+import type { Logger } from '../../src/log.js';
+import type { InboundQueue } from '../../src/queue/inbound.js';
+import type { PlatformAdapter } from '../contract.js';
 import { createDiscordFileFetcher } from './files.js';
 import { createGatewayMessageHandler } from './gateway-messages.js';
-import { createInteractionHandler, registerInteractionRoute } from './interactions.js';
 import { createDiscordMessenger } from './messenger.js';
 import { DiscordApi } from './rest.js';
+import { createInteractionHandler, registerInteractionRoute } from './routes.js';
 import { discordPublicKey } from './verify.js';
 
-export { discordCommand } from './cli.js';
-export { DISCORD_INTERACTIONS_PATH } from './interactions.js';
+export { DISCORD_INTERACTIONS_PATH } from './routes.js';
+export { discordCommand } from './setup.js';
 export { DISCORD_EDIT_INTERVAL_MS } from './types.js';
 
 const VARIABLES = ['DISCORD_BOT_TOKEN', 'DISCORD_APPLICATION_ID', 'DISCORD_PUBLIC_KEY'] as const;
+
+/** The settings Discord reads. */
+export type DiscordConfig = Pick<Config, (typeof VARIABLES)[number] | 'DISCORD_API_URL'>;
+
+/** What Discord uses of the rest of the service. */
+export interface DiscordServices {
+  readonly logger: Logger;
+  readonly conversation: ConversationHandler;
+  /** Where the route and the gateway put every delivery. */
+  readonly inbound: InboundQueue;
+  /** For the owner rule in a session's thread (bots/owner.ts). */
+  readonly repos: OwnerLookup;
+}
 
 /**
  * Discord: slash commands and buttons over HTTP interactions (web), mentions and DMs over the
  * gateway (bot), status cards over REST (worker). Off unless DISCORD_BOT_TOKEN,
  * DISCORD_APPLICATION_ID and DISCORD_PUBLIC_KEY are all set.
  */
-export function createDiscordAdapter(ctx: AdapterContext): PlatformAdapter | undefined {
-  const { config } = ctx;
+export function createDiscordAdapter(
+  config: DiscordConfig,
+  ctx: DiscordServices,
+): PlatformAdapter | undefined {
   const token = config.DISCORD_BOT_TOKEN;
   const applicationId = config.DISCORD_APPLICATION_ID;
   const publicKeyHex = config.DISCORD_PUBLIC_KEY;
@@ -62,7 +82,7 @@ export function createDiscordAdapter(ctx: AdapterContext): PlatformAdapter | und
     files: createDiscordFileFetcher(config.DISCORD_API_URL),
     async connect() {
       // discord.js loads only in the process that holds the gateway.
-      const { connectGateway } = await import('./gateway.js');
+      const { connectGateway } = await import('./connection.js');
       return connectGateway({
         token,
         apiUrl: config.DISCORD_API_URL,

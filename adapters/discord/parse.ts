@@ -1,7 +1,7 @@
-import { SUBCOMMANDS } from '../../bots/commands.js';
+import { ACCOUNT_WORDS, SUBCOMMANDS } from '../../bots/commands.js';
 import type { AttachmentRef } from '../../src/core/attachments.js';
 import type { PlatformUser } from '../../src/core/platform.js';
-import { ACTION_IDS, type ActionId, parseActionTarget } from '../../src/core/view.js';
+import { ACTION_IDS, type ActionId, actionNeedsSession, parseActionTarget } from '../../src/core/view.js';
 import { SpawnError } from '../../src/errors.js';
 import { SESSION_ID_PATTERN } from '../../src/spawn/ids.js';
 import { discordAttachments } from './files.js';
@@ -98,8 +98,7 @@ export function parseCustomId(
   // Undo names the version it goes back to; nothing else names one.
   if ((action === 'undo') !== (target.version !== undefined)) return undefined;
   const { sessionId } = target;
-  // Purchases of a plan or credits are about no app; every other action names one.
-  const needsSession = action !== 'upgrade' && action !== 'buy';
+  const needsSession = actionNeedsSession(action);
   if (
     needsSession
       ? !SESSION_ID_PATTERN.test(sessionId)
@@ -207,7 +206,8 @@ export function parseInteraction(body: unknown, applicationId: string): ParsedIn
 export function isBuildRequest(prompt: string | undefined): boolean {
   const [word = '', ...rest] = (prompt ?? '').trim().split(/\s+/);
   // `link <code>` / `unlink` (bots/account.ts): a code must never be answered in public.
-  if (/^(link|unlink)$/i.test(word) && rest.join(' ').length <= 9) return false;
+  if ((ACCOUNT_WORDS as readonly string[]).includes(word.toLowerCase()) && rest.join(' ').length <= 9)
+    return false;
   // `rollback 2` is answered like a change: its card is for everyone in the channel.
   if (!(SUBCOMMANDS as readonly string[]).includes(word.toLowerCase())) return word !== '';
   return !(rest.length === 0 || (rest.length === 1 && SESSION_ID_PATTERN.test(rest[0]!)));

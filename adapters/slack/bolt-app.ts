@@ -5,7 +5,7 @@ import type { Logger } from '../../src/log.js';
 import type { InboundQueue } from '../../src/queue/inbound.js';
 import { commandAck, deliveryOf } from './ingest.js';
 import type { SlackTokens } from './installations.js';
-import { parseBlockActions, parseEventEnvelope, parseSlashCommand } from './normalize.js';
+import { parseBlockActions, parseEventEnvelope, parseSlashCommand } from './parse.js';
 import { slackLogger } from './web-api.js';
 
 export interface BoltAppOptions {

@@ -1,10 +1,10 @@
+import { failureView } from '../../bots/failure.js';
+import { NOT_YOUR_APP, type OwnerLookup, ownership } from '../../bots/owner.js';
 import type { ConversationHandler, ConversationResult } from '../../src/core/conversation.js';
 import type { InboundContext } from '../../src/core/inbound-handler.js';
 import type { IncomingMessage } from '../../src/core/incoming.js';
-import { conversationKey } from '../../src/core/platform.js';
 import type { ReplyView } from '../../src/core/view.js';
-import type { Repos } from '../../src/db/repos/index.js';
-import { describeError, isSpawnError, toSpawnError } from '../../src/errors.js';
+import { describeError, isSpawnError } from '../../src/errors.js';
 import { rateLimitDelay, retry } from '../../src/lib/retry.js';
 import type { Logger } from '../../src/log.js';
 import { type SlackDelivery, startsBuild } from './ingest.js';
@@ -19,12 +19,12 @@ import {
   normalizeCommand,
   normalizeEvent,
   type SlashCommand,
-} from './normalize.js';
+} from './parse.js';
 import { type SlackReachCheck, unreachableView } from './reach.js';
 
 export interface SlackHandlerDeps {
   readonly conversation: ConversationHandler;
-  readonly repos: Repos;
+  readonly repos: OwnerLookup;
   readonly messenger: SlackMessenger;
   readonly installations: SlackInstallations;
   /** Where the app can post (a slash command works in conversations the app cannot post in). */
@@ -42,28 +42,6 @@ function patiently<T>(fn: () => Promise<T>): Promise<T> {
     maxWaitMs: SLACK_REPLY_MAX_RATE_WAIT_MS,
     delay: rateLimitDelay,
   });
-}
-
-function failureView(e: unknown): ReplyView {
-  const err = toSpawnError(e);
-  return {
-    tone: 'error',
-    title: 'Something went wrong',
-    text:
-      err.kind === 'unavailable'
-        ? 'I could not take that request right now. Please try again in a minute.'
-        : err.userMessage,
-    ephemeral: true,
-  };
-}
-
-function notYours(): ReplyView {
-  return {
-    tone: 'info',
-    title: 'Not your app',
-    text: 'Only the person who asked for the app in this thread can change it. Send /spawn <what to build> to start your own.',
-    ephemeral: true,
-  };
 }
 
 /** Whether an error may pass with a later attempt of the job (the database or Slack was away). */
@@ -149,21 +127,18 @@ export function createSlackHandlers(deps: SlackHandlerDeps) {
       }
       const { message } = decision;
       try {
-        const active = message.conversation.threadId
-          ? await repos.sessions.findActiveInConversation(conversationKey(message.conversation))
-          : undefined;
+        const owner = message.conversation.threadId
+          ? await ownership(repos, message.conversation, { teamId: message.teamId, userId: message.user.id })
+          : 'none';
         // Threads that are not one of our apps' are other people's conversations.
-        if (decision.needsActiveSession && !active) {
+        if (decision.needsActiveSession && owner === 'none') {
           logger.debug({ eventId: envelope.event_id }, 'slack thread reply outside our threads; ignored');
           return;
         }
-        if (active && !message.text.startsWith('/')) {
-          // A change to the thread's app is its owner's to ask for; others are pointed to /spawn.
-          const author = await repos.users.findIdentity('slack', message.teamId, message.user.id);
-          if (author?.userId !== active.userId) {
-            await deliver(ctx, message, [notYours()], 'owner');
-            return;
-          }
+        // A change to the thread's app is its owner's to ask for; others are pointed to /spawn.
+        if (owner === 'other' && !message.text.startsWith('/')) {
+          await deliver(ctx, message, [NOT_YOUR_APP], 'owner');
+          return;
         }
         const result = await conversation.handleMessage(message);
         await deliver(ctx, message, result.replies);

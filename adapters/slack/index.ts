@@ -1,8 +1,16 @@
 import { createHmac } from 'node:crypto';
+import type { OwnerLookup } from '../../bots/owner.js';
+import type { Config } from '../../src/config/index.js';
 import { localSecret } from '../../src/config/local-secrets.js';
+import type { ConversationHandler } from '../../src/core/conversation.js';
+import type { Repos } from '../../src/db/repos/index.js';
 import { describeError } from '../../src/errors.js';
+import type { Logger } from '../../src/log.js';
+import type { InboundQueue } from '../../src/queue/inbound.js';
+import type { Redis } from '../../src/redis/connection.js';
 import { SecretBox } from '../../src/util/secret-box.js';
-import type { AdapterContext, PlatformAdapter } from '../contract.js';
+import type { PlatformAdapter } from '../contract.js';
+import { connectSocketMode } from './connection.js';
 import { createSlackFileFetcher } from './files.js';
 import { createSlackHandlers } from './handlers.js';
 import { createSlackIngest } from './ingest.js';
@@ -12,10 +20,8 @@ import { registerOAuthRoutes } from './oauth.js';
 import { defaultSlackPacing, type SlackPacing, SlackUpdateBudget } from './pacing.js';
 import { createSlackReach } from './reach.js';
 import { registerSlackRoutes } from './routes.js';
-import { connectSocketMode } from './socket-mode.js';
 import { callSlack, WebClients, webClientOptions } from './web-api.js';
 
-export { slackCommand } from './cli.js';
 export { SLACK_EDIT_INTERVAL_MS } from './messenger.js';
 export {
   SLACK_FINAL_UPDATES_RESERVED,
@@ -23,6 +29,35 @@ export {
   SLACK_WORKSPACE_UPDATES_PER_WINDOW,
   type SlackPacing,
 } from './pacing.js';
+export { slackCommand } from './setup.js';
+
+/** The settings Slack reads. */
+export type SlackConfig = Pick<
+  Config,
+  | 'SLACK_BOT_TOKEN'
+  | 'SLACK_CLIENT_ID'
+  | 'SLACK_CLIENT_SECRET'
+  | 'SLACK_SIGNING_SECRET'
+  | 'SLACK_APP_TOKEN'
+  | 'SLACK_API_URL'
+  | 'ENCRYPTION_KEY'
+  | 'DATA_DIR'
+  | 'QUEUE_PREFIX'
+  | 'BODY_LIMIT_BYTES'
+  | 'PUBLIC_URL'
+>;
+
+/** What Slack uses of the rest of the service. */
+export interface SlackServices {
+  readonly logger: Logger;
+  readonly conversation: ConversationHandler;
+  /** Where the route and Socket Mode put every delivery. */
+  readonly inbound: InboundQueue;
+  /** The shared edit budget and the OAuth state. */
+  readonly redis: Redis;
+  /** Installed workspaces ("Add to Slack"), and the owner rule in a session's thread. */
+  readonly repos: OwnerLookup & Pick<Repos, 'slackInstallations'>;
+}
 
 /** The Slack adapter; its edit pacing can be changed at run time (tests shorten the window). */
 export interface SlackAdapter extends PlatformAdapter {
@@ -37,8 +72,7 @@ export interface SlackAdapter extends PlatformAdapter {
  * SLACK_SIGNING_SECRET (`POST /slack/events`) and/or SLACK_APP_TOKEN (Socket Mode in the bot
  * process); a worker needs neither, only the token source to post and edit cards.
  */
-export function createSlackAdapter(ctx: AdapterContext): SlackAdapter | undefined {
-  const { config } = ctx;
+export function createSlackAdapter(config: SlackConfig, ctx: SlackServices): SlackAdapter | undefined {
   const oauth = Boolean(config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET);
   if (!config.SLACK_BOT_TOKEN && !oauth) return undefined;
 

@@ -1,3 +1,4 @@
+import { ACCOUNT_WORDS, SUBCOMMANDS } from '../../bots/commands.js';
 import { SpawnError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { InboundQueue } from '../../src/queue/inbound.js';
@@ -7,7 +8,7 @@ import {
   type EventEnvelope,
   type SlackInbound,
   type SlashCommand,
-} from './normalize.js';
+} from './parse.js';
 import { escapeMrkdwn } from './render.js';
 import { parseSlackBody, verifySlackSignature } from './verify.js';
 
@@ -19,10 +20,8 @@ import { parseSlackBody, verifySlackSignature } from './verify.js';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 
-/** First words of `/spawn <word>` that are commands, not prompts. */
-const SUBCOMMAND_WORDS = new Set(['status', 'list', 'stop', 'extend', 'help', 'upgrade', 'buy', 'billing']);
-/** `/spawn link <code>` / `/spawn unlink` (bots/account.ts): answered only to the person, never "Queued". */
-const ACCOUNT_WORDS = /^(link|unlink)$/i;
+/** First words of `/spawn <word>` that are commands, not prompts; `link`/`unlink` are never "Queued". */
+const NOT_A_BUILD = new Set<string>([...SUBCOMMANDS, ...ACCOUNT_WORDS]);
 const ACK_PROMPT_CHARS = 200;
 /** Events the worker acts on; the others are acknowledged and dropped here. */
 const EVENTS = /^(app_mention|message|app_uninstalled|tokens_revoked)$/;
@@ -67,7 +66,7 @@ export function commandAck(command: SlashCommand, busy = false, postable = true)
 /** Whether `/spawn <text>` asks for a build (not a subcommand, not empty). */
 export function startsBuild(text: string): boolean {
   const first = text.split(/\s+/)[0]?.toLowerCase() ?? '';
-  return text !== '' && !SUBCOMMAND_WORDS.has(first) && !ACCOUNT_WORDS.test(first);
+  return text !== '' && !NOT_A_BUILD.has(first);
 }
 
 /** An HTTP answer, independent of the server that sends it. */

@@ -6,8 +6,8 @@ import { fetchWithRetry } from '../../src/lib/http.js';
 import { retryAfterMs } from '../../src/lib/retry-after.js';
 import type { Logger } from '../../src/log.js';
 import type { SlackTokens } from './installations.js';
-import { isDirectChannel } from './normalize.js';
 import { isFinalView, type SlackUpdateBudget } from './pacing.js';
+import { isDirectChannel } from './parse.js';
 import { renderView } from './render.js';
 import { callSlack, type WebClients } from './web-api.js';
 

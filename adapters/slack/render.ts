@@ -1,5 +1,5 @@
 import { actionTarget, type ReplyView, textProgressBar } from '../../src/core/view.js';
-import { ACTION_PREFIX, actionIdFor } from './normalize.js';
+import { ACTION_PREFIX, actionIdFor } from './parse.js';
 
 /**
  * ReplyView → Block Kit, with a plain fallback `text` for notifications and clients that do

@@ -53,7 +53,7 @@ export interface BotHostOptions {
   readonly api: Api;
   readonly handlers: Composer<Context>;
   /**
-   * Long polling: every update but a pre-checkout query (answered at once, see webhook.ts) is
+   * Long polling: every update but a pre-checkout query (answered at once, see routes.ts) is
    * handed here (to the `inbound` queue) instead of to the handlers.
    */
   readonly forward?: (update: Update) => Promise<void>;

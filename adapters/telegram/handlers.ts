@@ -1,12 +1,13 @@
 import { type Api, Composer, type Context } from 'grammy';
 import type { CallbackQuery, Message } from 'grammy/types';
+import { failureView } from '../../bots/failure.js';
+import { NOT_YOUR_APP, ownership } from '../../bots/owner.js';
 import type { ConversationHandler } from '../../src/core/conversation.js';
 import { currentInbound } from '../../src/core/inbound-handler.js';
 import type { IncomingMessage } from '../../src/core/incoming.js';
-import { type ConversationRef, conversationKey } from '../../src/core/platform.js';
-import type { ReplyView } from '../../src/core/view.js';
+import type { ConversationRef } from '../../src/core/platform.js';
 import type { Repos } from '../../src/db/repos/index.js';
-import { describeError, isSpawnError, SpawnError } from '../../src/errors.js';
+import { describeError, isSpawnError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { jobIdFor } from '../../src/queue/jobs.js';
 import type { Queues } from '../../src/queue/producer.js';
@@ -22,7 +23,7 @@ import {
   repliedBotMessage,
   startsNewApp,
   toIncomingMessage,
-} from './normalize.js';
+} from './parse.js';
 import type { Say, StarsPayments } from './payments.js';
 import { parseCallbackData, purchaseOf, summaryOf } from './render.js';
 import type { ThreadMap } from './threads.js';
@@ -67,19 +68,7 @@ function retryLater(e: unknown): boolean {
   return job !== undefined && !job.finalAttempt && (!isSpawnError(e) || e.retryable);
 }
 
-const NOT_OWNER: ReplyView = {
-  tone: 'error',
-  title: 'Not allowed',
-  text: 'Only the person who asked for this app can change it. Send /spawn <what to build> to start your own.',
-  ephemeral: true,
-};
-
-const FAILED: ReplyView = {
-  tone: 'error',
-  title: 'Something went wrong',
-  text: new SpawnError('ERR_INTERNAL').userMessage,
-  ephemeral: true,
-};
+const FAILED = failureView();
 
 /**
  * What the bot does with each update: text messages to the conversation, button presses to
@@ -93,10 +82,9 @@ export function createHandlers(deps: HandlerDeps): Composer<Context> {
 
   /** In a group thread, a plain message from someone other than the app's owner is refused. */
   async function refusedInThread(incoming: IncomingMessage): Promise<boolean> {
-    const active = await repos.sessions.findActiveInConversation(conversationKey(incoming.conversation));
-    if (!active) return false;
-    const who = await repos.users.findIdentity('telegram', '', incoming.user.id);
-    return who?.userId !== active.userId;
+    return (
+      (await ownership(repos, incoming.conversation, { teamId: '', userId: incoming.user.id })) === 'other'
+    );
   }
 
   /** A text message, or a photo or file with its caption (the caption is the request). */
@@ -128,7 +116,7 @@ export function createHandlers(deps: HandlerDeps): Composer<Context> {
     const key = incoming.idempotencyKey;
     try {
       if (threadId && !text.startsWith('/') && (await refusedInThread(incoming))) {
-        await say(incoming.conversation, NOT_OWNER, `${key}-owner`);
+        await say(incoming.conversation, NOT_YOUR_APP, `${key}-owner`);
         return;
       }
       const result = await conversation.handleMessage(incoming);

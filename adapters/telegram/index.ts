@@ -1,19 +1,26 @@
 import type { Update } from 'grammy/types';
+import type { BillingService } from '../../src/billing/service.js';
+import type { Config } from '../../src/config/index.js';
+import type { ConversationHandler } from '../../src/core/conversation.js';
+import type { Repos } from '../../src/db/repos/index.js';
 import { describeError } from '../../src/errors.js';
-import type { AdapterContext, PlatformAdapter } from '../contract.js';
+import type { Logger } from '../../src/log.js';
+import type { InboundQueue } from '../../src/queue/inbound.js';
+import type { Queues } from '../../src/queue/producer.js';
+import type { Redis } from '../../src/redis/connection.js';
+import type { PlatformAdapter } from '../contract.js';
 import { botIdOf, createApi } from './api.js';
 import { BotHost, registerCommands } from './bot.js';
+import { startPolling } from './connection.js';
 import { createTelegramFileFetcher } from './files.js';
 import { createHandlers, createSay } from './handlers.js';
 import { createTelegramMessenger, type TelegramMessenger } from './messenger.js';
 import { defaultPacing, TelegramBudget, type TelegramPacing } from './pacing.js';
 import { InvoicePayloads } from './payload.js';
 import { createStarsPayments } from './payments.js';
-import { startPolling } from './polling.js';
+import { registerTelegramWebhook } from './routes.js';
 import { ThreadMap } from './threads.js';
-import { registerTelegramWebhook } from './webhook.js';
 
-export { telegramCommand } from './cli.js';
 export {
   TELEGRAM_GROUP_EDIT_INTERVAL_MS,
   TELEGRAM_GROUP_MESSAGES_PER_WINDOW,
@@ -21,6 +28,36 @@ export {
   TELEGRAM_PRIVATE_EDIT_INTERVAL_MS,
   type TelegramPacing,
 } from './pacing.js';
+export { telegramCommand } from './setup.js';
+
+/** The settings Telegram reads (the last two: what a Stars purchase grants). */
+export type TelegramConfig = Pick<
+  Config,
+  | 'TELEGRAM_BOT_TOKEN'
+  | 'TELEGRAM_API_ROOT'
+  | 'TELEGRAM_WEBHOOK_SECRET'
+  | 'TELEGRAM_POLL_TIMEOUT_S'
+  | 'QUEUE_PREFIX'
+  | 'BODY_LIMIT_BYTES'
+  | 'CREDITS_PER_PACK'
+  | 'EXTEND_HOURS'
+>;
+
+/** What Telegram uses of the rest of the service. */
+export interface TelegramServices {
+  readonly logger: Logger;
+  readonly conversation: ConversationHandler;
+  /** Where the webhook and the poller put every update. */
+  readonly inbound: InboundQueue;
+  /** Pacing budgets and the thread map. */
+  readonly redis: Redis;
+  /** A message Telegram asked us to hold back is sent later from the queue. */
+  readonly queues: Queues;
+  /** The owner rule, and the Stars purchases (granted in one transaction). */
+  readonly repos: Repos;
+  /** Plans and prices, when Telegram sells them for Stars. */
+  readonly billing?: BillingService;
+}
 
 /** The Telegram adapter; its pacing can be changed at run time (tests shorten the group window). */
 export interface TelegramAdapter extends PlatformAdapter {
@@ -33,8 +70,11 @@ export interface TelegramAdapter extends PlatformAdapter {
  * process serves `POST /telegram/webhook` (set it with `spawnai telegram set-webhook`);
  * without it the bot process long-polls (after deleting any webhook). Never both.
  */
-export function createTelegramAdapter(ctx: AdapterContext): TelegramAdapter | undefined {
-  const { config, repos } = ctx;
+export function createTelegramAdapter(
+  config: TelegramConfig,
+  ctx: TelegramServices,
+): TelegramAdapter | undefined {
+  const { repos } = ctx;
   const token = config.TELEGRAM_BOT_TOKEN;
   if (!token) return undefined;
   const logger = ctx.logger.child({ module: 'telegram' });

@@ -34,7 +34,7 @@ export type Say = (conversation: ConversationRef, view: ReplyView, key: string) 
 export interface StarsDeps {
   billing: BillingService;
   repos: Repos;
-  config: Config;
+  config: Pick<Config, 'CREDITS_PER_PACK' | 'EXTEND_HOURS'>;
   api: Api;
   messenger: TelegramMessenger;
   payloads: InvoicePayloads;

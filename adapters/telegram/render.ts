@@ -4,6 +4,7 @@ import type { PurchaseKind } from '../../src/billing/signed-link.js';
 import {
   ACTION_IDS,
   type ActionId,
+  actionNeedsSession,
   actionTarget,
   type Button,
   parseActionTarget,
@@ -84,7 +85,7 @@ export function parseCallbackData(data: string | undefined): CallbackAction | un
   // Undo names the version it goes back to (`undo:abc123.2`); nothing else names one.
   if (!parsed || (action === 'undo') !== (parsed.version !== undefined)) return undefined;
   const { sessionId } = parsed;
-  const needsSession = action !== 'upgrade' && action !== 'buy';
+  const needsSession = actionNeedsSession(action as ActionId);
   if (
     needsSession
       ? !SESSION_ID_PATTERN.test(sessionId)

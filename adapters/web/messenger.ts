@@ -4,17 +4,12 @@ import type { ConversationRef, MessageRef } from '../../src/core/platform.js';
 import type { ReplyView } from '../../src/core/view.js';
 import type { Repos } from '../../src/db/repos/index.js';
 import type { PubSub } from '../../src/redis/pubsub.js';
+import type { WebMessage } from './render.js';
 
 /** The browser redraws a card in a frame; more than a few edits a second is only noise. */
 export const WEB_EDIT_INTERVAL_MS = 150;
 
-export interface WebMessage {
-  readonly id: string;
-  readonly role: 'user' | 'bot';
-  readonly view: ReplyView | { readonly text: string };
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
+export type { WebMessage } from './render.js';
 
 export function webChannel(prefix: string, conversationId: string): string {
   return `${prefix}:web:${conversationId}`;
@@ -26,7 +21,7 @@ export function webChannel(prefix: string, conversationId: string): string {
  * browser can be different processes.
  */
 export function createWebMessenger(
-  repos: Repos,
+  repos: Pick<Repos, 'webMessages'>,
   pubsub: PubSub,
   prefix: string,
 ): Messenger & {

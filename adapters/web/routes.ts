@@ -2,18 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  type AttachmentRef,
-  checkBytes,
-  checkDeclared,
-  declaredType,
-  IMAGE_LIMITS,
-} from '../../src/core/attachments.js';
+import { type AttachmentRef, IMAGE_LIMITS } from '../../src/core/attachments.js';
 import type { ConversationHandler, ConversationResult } from '../../src/core/conversation.js';
 import type { InboundContext } from '../../src/core/inbound-handler.js';
-import type { ConversationRef } from '../../src/core/platform.js';
 import { storableText } from '../../src/core/text.js';
-import { ACTION_IDS, type ActionId, asVersion, type ReplyView } from '../../src/core/view.js';
+import { type ActionId, actionNeedsSession, asVersion, type ReplyView } from '../../src/core/view.js';
 import type { Repos } from '../../src/db/repos/index.js';
 import { SpawnError } from '../../src/errors.js';
 import { InboundQueue } from '../../src/queue/inbound.js';
@@ -21,11 +14,23 @@ import type { Redis } from '../../src/redis/connection.js';
 import type { PubSub } from '../../src/redis/pubsub.js';
 import { inboundGate } from '../../src/server/inbound-gate.js';
 import { packageRoot } from '../../src/util/package-root.js';
-import { existingWebUserId, webUserId } from './identity.js';
 import { type createWebMessenger, type WebMessage, webChannel } from './messenger.js';
+import {
+  ACTIONS,
+  CLIENT_ID,
+  conversationOf,
+  readUploads,
+  requireJson,
+  SESSION_ID,
+  type WebDelivery,
+} from './parse.js';
+import { webMessageOf } from './render.js';
+import { existingWebUserId, webUserId } from './verify.js';
+
+export type { WebDelivery } from './parse.js';
 
 export interface WebRouteOptions {
-  repos: Repos;
+  repos: Pick<Repos, 'webMessages' | 'users' | 'sessions'>;
   pubsub: PubSub;
   prefix: string;
   conversation: ConversationHandler;
@@ -48,15 +53,6 @@ const BUSY: ReplyView = {
   ephemeral: true,
 };
 
-/** A chat message on the `inbound` queue. */
-export interface WebDelivery {
-  readonly uid: string;
-  readonly clientId: string;
-  readonly text: string;
-  /** Pictures uploaded with the message, held in Redis until their build (references only here). */
-  readonly attachments?: readonly AttachmentRef[];
-}
-
 /**
  * How long an uploaded picture waits for its build: a build starts within minutes, but a long
  * queue or retries can take a while; its build deletes it as soon as it is over.
@@ -66,56 +62,6 @@ export const WEB_UPLOAD_TTL_S = 2 * 3600;
 /** Where one uploaded picture waits for its build. */
 export function webUploadKey(prefix: string, uid: string, clientId: string, index: number): string {
   return `${prefix}:web-upload:${uid}:${clientId}:${index}`;
-}
-
-/** The JSON a message may carry its pictures in: base64, as the page reads them from a file input. */
-interface UploadedImage {
-  readonly name?: unknown;
-  readonly type?: unknown;
-  readonly data?: unknown;
-}
-
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/**
- * The pictures of a chat message, checked on the spot (count, declared type, size, and the bytes'
- * own type: they are here already) and refused with the error the page shows, before anything
- * is queued or paid for.
- */
-function readUploads(images: unknown): { name: string; mediaType: string; data: Buffer }[] {
-  if (images === undefined) return [];
-  if (!Array.isArray(images)) {
-    throw new SpawnError('ERR_BAD_REQUEST', 'Send "images" as a list of {"name", "type", "data" (base64)}.');
-  }
-  const declared = images.map((raw: UploadedImage, i) => {
-    if (typeof raw !== 'object' || raw === null || typeof raw.data !== 'string' || !BASE64.test(raw.data)) {
-      throw new SpawnError('ERR_BAD_REQUEST', 'Each image needs "data": the file as base64.');
-    }
-    const name =
-      typeof raw.name === 'string' && raw.name !== '' ? raw.name.slice(0, 200) : `picture ${i + 1}`;
-    return {
-      name,
-      mediaType: declaredType(typeof raw.type === 'string' ? raw.type : undefined, name),
-      data: raw.data,
-    };
-  });
-  checkDeclared(
-    declared.map((d) => ({
-      platform: 'web',
-      id: d.name,
-      name: d.name,
-      mediaType: d.mediaType,
-      size: Math.floor((d.data.length * 3) / 4),
-    })),
-  );
-  return declared.map((d) => {
-    const bytes = Buffer.from(d.data, 'base64');
-    const image = checkBytes(
-      { platform: 'web', id: d.name, name: d.name, mediaType: d.mediaType, size: 0 },
-      bytes,
-    );
-    return { name: d.name, mediaType: image.mediaType, data: bytes };
-  });
 }
 
 /** What the worker answers a chat message with (and the request returns when it is quick). */
@@ -194,9 +140,6 @@ export function createWebMessageHandler(deps: {
 }
 
 const SSE_HEARTBEAT_MS = 15_000;
-const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
-const SESSION_ID = /^[a-z][a-z0-9]{5,15}$/;
-const ACTIONS = ACTION_IDS;
 
 const ASSETS: Record<string, string> = {
   '/': 'index.html',
@@ -208,18 +151,6 @@ const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
 };
-
-function conversationOf(uid: string): ConversationRef {
-  return { platform: 'web', teamId: '', channelId: uid };
-}
-
-/** JSON only: a cross-site form cannot send it without a CORS preflight, which we never allow. */
-function requireJson(request: FastifyRequest): void {
-  const type = request.headers['content-type'] ?? '';
-  if (!type.toLowerCase().startsWith('application/json')) {
-    throw new SpawnError('ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the request as application/json.');
-  }
-}
 
 function requireUser(request: FastifyRequest): string {
   const uid = existingWebUserId(request);
@@ -253,15 +184,7 @@ export async function registerWebRoutes(app: FastifyInstance, options: WebRouteO
     const uid = requireUser(request);
     const rows = await repos.webMessages.list(uid, 200);
     return {
-      messages: rows.map(
-        (r): WebMessage => ({
-          id: r.id,
-          role: r.role as WebMessage['role'],
-          view: r.view as WebMessage['view'],
-          createdAt: r.createdAt.toISOString(),
-          updatedAt: r.updatedAt.toISOString(),
-        }),
-      ),
+      messages: rows.map(webMessageOf),
     };
   });
 
@@ -382,8 +305,7 @@ export async function registerWebRoutes(app: FastifyInstance, options: WebRouteO
       | { action?: unknown; sessionId?: unknown; clientId?: unknown; version?: unknown }
       | undefined;
     const action = body?.action as ActionId;
-    // Purchases of a plan or credits are not about one app; every other action names its app.
-    const needsSession = action !== 'upgrade' && action !== 'buy';
+    const needsSession = actionNeedsSession(action);
     const sessionId = typeof body?.sessionId === 'string' ? body.sessionId : '';
     const version = asVersion(body?.version);
     if (

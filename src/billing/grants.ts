@@ -37,7 +37,7 @@ function clock(at: Date): string {
  */
 export async function applyGrant(
   tx: Repos,
-  config: Config,
+  config: Pick<Config, 'CREDITS_PER_PACK' | 'EXTEND_HOURS'>,
   input: GrantInput,
   now = new Date(),
 ): Promise<GrantNotice> {

@@ -93,6 +93,11 @@ export function parseActionTarget(target: string): { sessionId: string; version?
   return { sessionId: target.slice(0, dot), version: Number(version) };
 }
 
+/** Purchases of a plan or credits are about no app; every other action names the app it is for. */
+export function actionNeedsSession(action: ActionId): boolean {
+  return action !== 'upgrade' && action !== 'buy';
+}
+
 /** A valid version number from a platform payload (web JSON, a parsed command), or undefined. */
 export function asVersion(value: unknown): number | undefined {
   const s = typeof value === 'number' ? String(value) : typeof value === 'string' ? value : '';

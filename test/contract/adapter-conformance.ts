@@ -292,6 +292,31 @@ export function adapterConformance<P>(driver: ConformanceDriver<P>): void {
       BUILD_CASE_TIMEOUT_MS,
     );
 
+    it(
+      'the same delivery again after it was answered (a replay, or a late redelivery) is not handled again',
+      async () => {
+        // Telegram's secret and the web's cookie carry no time: a captured request stays valid,
+        // and only the delivery's own id stops it being built twice, for as long as it could come back.
+        const p = await fresh('late');
+        const make = driver.redelivery ?? driver.message;
+        const delivery = make.call(driver, p, 'a packing list for the late replay test');
+        driver.expectAccepted(await delivery.send());
+        await result(p);
+        await barrier();
+        const before = await driver.seen(p);
+        const again = await delivery.send();
+        // Acknowledged (so the platform stops sending it) or refused; never a server error.
+        if (again.status >= 400) expect(again.status).toBeLessThan(500);
+        else driver.expectAccepted(again);
+        await barrier();
+        expect(await footprint(p)).toEqual({ user: true, sessions: 1, builds: 1 });
+        const after = await driver.seen(p);
+        expect(after.filter(isResult)).toHaveLength(1);
+        expect(after.map((m) => m.text)).toEqual(before.map((m) => m.text));
+      },
+      BUILD_CASE_TIMEOUT_MS,
+    );
+
     it('post then edit edits the same message', async () => {
       const p = await fresh('edit');
       const messenger = messengerOf();

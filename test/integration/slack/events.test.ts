@@ -67,7 +67,7 @@ describe('slack: mentions and direct messages', () => {
     const hint = await until('bob told', async () =>
       fake.ephemeralsTo(BOB.user).find((e) => e.threadTs === mention.ts),
     );
-    expect(shown(hint)).toContain('Only the person who asked for the app in this thread can change it');
+    expect(shown(hint)).toContain('Only the person who asked for this app can change it');
     expect(await activeCount()).toBe(before);
     expect((await t.app.repos.builds.listForSession(sessionId)).length).toBe(2);
   });

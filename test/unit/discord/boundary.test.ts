@@ -21,16 +21,16 @@ function runtimeImports(file: string, seen = new Set<string>()): string[] {
 }
 
 describe('the Discord webhook path loads no Discord SDK', () => {
-  it.each(['interactions.ts', 'verify.ts', 'parse.ts'])('%s', (file) => {
+  it.each(['routes.ts', 'verify.ts', 'parse.ts'])('%s', (file) => {
     const imports = runtimeImports(path.join(DIR, file));
     expect(imports.filter((s) => SDK.test(s))).toEqual([]);
-    expect(imports).not.toContain('./gateway.js');
+    expect(imports).not.toContain('./connection.js');
   });
 
   it('discord.js is loaded only where the gateway connects', () => {
     const index = readFileSync(path.join(DIR, 'index.ts'), 'utf8');
-    expect(index).not.toMatch(/^import[^;]*from '\.\/gateway\.js'/m);
+    expect(index).not.toMatch(/^import[^;]*from '\.\/connection\.js'/m);
     expect(runtimeImports(path.join(DIR, 'index.ts'))).not.toContain('discord.js');
-    expect(runtimeImports(path.join(DIR, 'gateway.ts'))).toContain('discord.js');
+    expect(runtimeImports(path.join(DIR, 'connection.ts'))).toContain('discord.js');
   });
 });

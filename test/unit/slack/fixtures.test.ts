@@ -9,7 +9,7 @@ import {
   normalizeEvent,
   parseBlockActions,
   type SlackInbound,
-} from '../../../adapters/slack/normalize.js';
+} from '../../../adapters/slack/parse.js';
 import { parseSlackBody, slackSignature, verifySlackSignature } from '../../../adapters/slack/verify.js';
 import { SpawnError } from '../../../src/errors.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { slackCommand } from '../../../adapters/slack/cli.js';
 import { SLACK_BOT_EVENTS, SLACK_BOT_SCOPES } from '../../../adapters/slack/manifest.js';
+import { slackCommand } from '../../../adapters/slack/setup.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { StartupError } from '../../../src/errors.js';
 

@@ -9,7 +9,7 @@ import {
   repliedBotMessage,
   startsNewApp,
   toIncomingMessage,
-} from '../../../adapters/telegram/normalize.js';
+} from '../../../adapters/telegram/parse.js';
 import { parseCallbackData } from '../../../adapters/telegram/render.js';
 import { parseUpdate } from '../../../adapters/telegram/verify.js';
 import { conversationKey } from '../../../src/core/platform.js';

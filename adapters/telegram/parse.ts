@@ -1,4 +1,5 @@
 import type { Chat, Message, MessageEntity, User } from 'grammy/types';
+import { isCommandWord } from '../../bots/commands.js';
 import type { AttachmentRef } from '../../src/core/attachments.js';
 import type { IncomingMessage } from '../../src/core/incoming.js';
 import type { ConversationRef, PlatformUser } from '../../src/core/platform.js';
@@ -132,11 +133,8 @@ export function toIncomingMessage(
   };
 }
 
-const SPAWN_SUBCOMMANDS =
-  /^(status|list|stop|extend|help|upgrade|buy|billing|link|unlink|versions|export|rollback)$/i;
-
 /** `/spawn <prompt>` (not `/spawn status`): always a new app, never a change to a thread's one. */
 export function startsNewApp(text: string): boolean {
   const m = /^\/(spawn|new)(?:@\w+)?(?:\s+(\S+))?/i.exec(text.trim());
-  return m !== null && !SPAWN_SUBCOMMANDS.test(m[2] ?? '');
+  return m !== null && !isCommandWord(m[2] ?? '');
 }

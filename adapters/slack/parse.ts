@@ -1,7 +1,8 @@
+import { bareWordCommand } from '../../bots/commands.js';
 import type { AttachmentRef } from '../../src/core/attachments.js';
 import type { IncomingAction, IncomingMessage } from '../../src/core/incoming.js';
 import type { ConversationRef } from '../../src/core/platform.js';
-import { ACTION_IDS, type ActionId, parseActionTarget } from '../../src/core/view.js';
+import { ACTION_IDS, type ActionId, actionNeedsSession, parseActionTarget } from '../../src/core/view.js';
 import { SpawnError } from '../../src/errors.js';
 import type { SlackBody } from './verify.js';
 
@@ -206,9 +207,6 @@ export function parseBlockActions(body: Record<string, unknown>): BlockActions {
   return body as unknown as BlockActions;
 }
 
-/** Words that, alone in a thread reply or DM, mean the command of the same name. */
-export const THREAD_WORDS = ['status', 'list', 'stop', 'extend', 'help', 'versions', 'export'] as const;
-
 /**
  * Slack's message markup back to plain text: the bot's own mention removed, other mentions,
  * channels and links readable, and `&amp; &lt; &gt;` unescaped (Slack escapes them on the way in).
@@ -231,16 +229,8 @@ export function plainText(text: string, botUserId?: string): string {
     .trim();
 }
 
-/** `status`, `stop abc123`, ... alone → `/status`, `/stop abc123`; anything else unchanged. */
-export function threadWordToCommand(text: string): string {
-  const rollback = /^rollback\s+(v?\d{1,6}(?:\s+[a-z0-9]{6,16})?)$/i.exec(text.trim());
-  if (rollback) return `/rollback ${rollback[1]}`;
-  const m = /^(\w+)(?:\s+([a-z0-9]{6,16}))?$/i.exec(text.trim());
-  if (!m) return text;
-  const word = m[1]!.toLowerCase();
-  if (!(THREAD_WORDS as readonly string[]).includes(word)) return text;
-  return m[2] ? `/${word} ${m[2]}` : `/${word}`;
-}
+/** `status`, `stop abc123`, ... alone in a thread reply or DM: the command words of bots/. */
+export const threadWordToCommand = bareWordCommand;
 
 /** A Slack DM channel (`D…`): no threads; every message there is for us. */
 export function isDirectChannel(channelId: string, channelType?: string): boolean {
@@ -401,7 +391,7 @@ export function normalizeAction(payload: BlockActions): ActionDecision {
     return { kind: 'ignore', reason: 'no valid version' };
   }
   const { sessionId } = target;
-  const needsSession = action !== 'upgrade' && action !== 'buy';
+  const needsSession = actionNeedsSession(action);
   if (needsSession ? !SESSION_ID.test(sessionId) : sessionId !== '' && !SESSION_ID.test(sessionId)) {
     return { kind: 'ignore', reason: 'no valid session id' };
   }

@@ -6,7 +6,7 @@ import {
   parseBlockActions,
   plainText,
   threadWordToCommand,
-} from '../../../adapters/slack/normalize.js';
+} from '../../../adapters/slack/parse.js';
 
 const envelope = (event: Record<string, unknown>): EventEnvelope => ({
   type: 'event_callback',

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { failureView } from '../../bots/failure.js';
 import type { ConversationHandler } from '../../src/core/conversation.js';
 import type { InboundContext } from '../../src/core/inbound-handler.js';
 import type { ConversationRef } from '../../src/core/platform.js';
@@ -51,12 +52,7 @@ export interface InteractionDelivery {
 type Command = Extract<ParsedInteraction, { kind: 'command' }>;
 type Component = Extract<ParsedInteraction, { kind: 'component' }>;
 
-const FAILED: ReplyView = {
-  tone: 'error',
-  title: 'Something went wrong',
-  text: 'I could not handle that just now. Please try again in a moment.',
-  ephemeral: true,
-};
+const FAILED = failureView();
 
 /** When Discord created the interaction: its token lives 15 minutes from then. */
 function createdAtMs(id: string, now: number): number {

@@ -3,7 +3,7 @@ import type { PlatformCommand } from '../../src/core/platform-command.js';
 import { isSpawnError, StartupError } from '../../src/errors.js';
 import { callTelegram, createApi } from './api.js';
 import { registerCommands, TELEGRAM_ALLOWED_UPDATES } from './bot.js';
-import { TELEGRAM_WEBHOOK_PATH } from './webhook.js';
+import { TELEGRAM_WEBHOOK_PATH } from './routes.js';
 
 const USAGE = [
   'telegram set-webhook      point Telegram at PUBLIC_URL/telegram/webhook (https, TELEGRAM_WEBHOOK_SECRET) and register the commands',
