@@ -72,12 +72,15 @@ async function deliverStatus(deps: NotifyDeps, sessionId: string): Promise<void>
       return;
     }
     const waitMs = delivered.at + messenger.editIntervalMs(before.conversation) - Date.now();
-    if (waitMs > 0) await sleep(waitMs);
-
-    // Re-read after waiting: newer events that arrived meanwhile coalesce into this edit,
-    // and the card must show the session as it is now, not as it was before the wait.
-    const current = (await statusStore.latest(sessionId)) ?? latest;
-    const session = (await repos.sessions.get(sessionId)) ?? before;
+    let current = latest;
+    let session = before;
+    if (waitMs > 0) {
+      await sleep(waitMs);
+      // Re-read after waiting: newer events that arrived meanwhile coalesce into this edit,
+      // and the card must show the session as it is now, not as it was before the wait.
+      current = (await statusStore.latest(sessionId)) ?? latest;
+      session = (await repos.sessions.get(sessionId)) ?? before;
+    }
     const { event } = current;
     const build = await repos.builds.get(event.buildId);
     const input = {
@@ -93,6 +96,7 @@ async function deliverStatus(deps: NotifyDeps, sessionId: string): Promise<void>
       build?.statusMessage ?? (build?.iteration === 1 || !build ? session.statusMessage : null);
 
     let conversation = session.conversation;
+    let updated: SessionRow | undefined;
     if (existing) {
       await messenger.update(existing, card);
     } else {
@@ -101,7 +105,7 @@ async function deliverStatus(deps: NotifyDeps, sessionId: string): Promise<void>
       if (build) await repos.builds.update(build.id, { statusMessage: ref });
       if (!session.statusMessage) {
         // The first status message may have opened a thread: follow-ups there belong to this session.
-        await repos.sessions.update(sessionId, {
+        updated = await repos.sessions.update(sessionId, {
           statusMessage: ref,
           conversation: ref.conversation,
           conversationKey: conversationKey(ref.conversation),
@@ -111,7 +115,8 @@ async function deliverStatus(deps: NotifyDeps, sessionId: string): Promise<void>
     await statusStore.markDelivered(sessionId, current.version, Date.now());
 
     if (event.final) {
-      const fresh = (await repos.sessions.get(sessionId)) ?? session;
+      // The session as the card showed it, with the thread its status message may have opened.
+      const fresh = updated ?? session;
       await deps.queues.enqueuePost(
         {
           kind: 'post',
