@@ -59,10 +59,11 @@ async function deliverPost(deps: NotifyDeps, data: Extract<NotifyJobData, { kind
 async function deliverStatus(deps: NotifyDeps, sessionId: string): Promise<void> {
   const { repos, statusStore, messengers, views, logger } = deps;
   for (let round = 0; round < MAX_ROUNDS_PER_JOB; round++) {
-    const latest = await statusStore.latest(sessionId);
-    if (!latest) return;
-    const delivered = await statusStore.delivered(sessionId);
-    if (latest.version <= delivered.version) return;
+    const [latest, delivered] = await Promise.all([
+      statusStore.latest(sessionId),
+      statusStore.delivered(sessionId),
+    ]);
+    if (!latest || latest.version <= delivered.version) return;
 
     const before = await repos.sessions.get(sessionId);
     if (!before) return;
