@@ -224,7 +224,8 @@ export async function createApp(
   const tracing = initTracing(config.OTEL_EXPORTER_OTLP_ENDPOINT, 'spawnai');
   const database = await connectDatabase(config, roles, logger);
   const repos = createRepos(database.db);
-  const redis: Redis = createRedis(redisUrl, 'client', logger);
+  // Commands of concurrent jobs issued in the same tick share one write (status edits, progress).
+  const redis: Redis = createRedis(redisUrl, 'client', logger, { autoPipelining: true });
   const prefix = config.QUEUE_PREFIX;
   const queues = createQueues(redis, {
     prefix,

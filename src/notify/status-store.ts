@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from '../redis/connection.js';
 import type { ProgressEvent, VersionedEvent } from './progress.js';
 
@@ -23,6 +24,9 @@ redis.call('EXPIRE', KEYS[2], ARGV[4])
 return v
 `;
 
+/** Every progress event runs PUBLISH: by its hash, not its text, once Redis has it cached. */
+const PUBLISH_SHA = createHash('sha1').update(PUBLISH).digest('hex');
+
 export class StatusStore {
   constructor(
     private readonly redis: Redis,
@@ -35,17 +39,21 @@ export class StatusStore {
 
   /** Stores the event as the session's latest; returns its version, or -1 when it was stale. */
   async put(event: ProgressEvent): Promise<number> {
-    const v = await this.redis.eval(
-      PUBLISH,
-      2,
+    const args = [
       this.key(event.sessionId, 'seq'),
       this.key(event.sessionId, 'state'),
       JSON.stringify(event),
       event.buildId,
       event.final ? '1' : '0',
       String(STATE_TTL_SECONDS),
-    );
-    return Number(v);
+    ];
+    try {
+      return Number(await this.redis.evalsha(PUBLISH_SHA, 2, ...args));
+    } catch (e) {
+      // Not cached yet (first use, or after a restart or SCRIPT FLUSH): EVAL caches it.
+      if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
+      return Number(await this.redis.eval(PUBLISH, 2, ...args));
+    }
   }
 
   async latest(sessionId: string): Promise<VersionedEvent | undefined> {

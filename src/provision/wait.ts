@@ -2,8 +2,13 @@ import { SpawnError } from '../errors.js';
 import { retry } from '../lib/retry.js';
 import { fetchLoopback } from '../util/loopback-fetch.js';
 
-/** Pause between two attempts, unless the caller sets `intervalMs`. */
+/** Longest pause between two attempts, unless the caller sets `intervalMs`. */
 export const WAIT_HTTP_INTERVAL_MS = 500;
+/**
+ * The first pause: most apps answer within a few tens of milliseconds of being started, so the
+ * pauses start short and double up to the interval instead of costing every deploy 500 ms.
+ */
+export const WAIT_HTTP_FIRST_INTERVAL_MS = 25;
 /** An attempt is only started with at least this much time left (the first one always is). */
 const WAIT_HTTP_MIN_ATTEMPT_MS = 250;
 /** Longest a single attempt may take before it counts as failed. */
@@ -20,7 +25,7 @@ export interface WaitForHttpOkOptions {
   /** Give up after this long. */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
-  /** Pause between attempts; default {@link WAIT_HTTP_INTERVAL_MS}. */
+  /** Longest pause between attempts (they start shorter); default {@link WAIT_HTTP_INTERVAL_MS}. */
   readonly intervalMs?: number;
   /** Called after every attempt that did not answer 200. */
   readonly onAttempt?: (attempt: WaitAttempt) => void;
@@ -86,10 +91,11 @@ export async function waitForHttpOk(url: string, options: WaitForHttpOkOptions):
       {
         attempts: Number.POSITIVE_INFINITY,
         ...(signal ? { signal } : {}),
-        delay: (e) => {
+        delay: (e, attempt) => {
           if (e !== notYet) return undefined;
           const left = deadline - Date.now();
-          const wait = Math.min(intervalMs, left);
+          const pause = Math.min(intervalMs, WAIT_HTTP_FIRST_INTERVAL_MS * 2 ** Math.max(0, attempt - 1));
+          const wait = Math.min(pause, left);
           // A last attempt with a few milliseconds left would only report its own timeout.
           return wait > 0 && left - wait >= WAIT_HTTP_MIN_ATTEMPT_MS ? wait : undefined;
         },

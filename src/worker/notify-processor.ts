@@ -59,10 +59,11 @@ async function deliverPost(deps: NotifyDeps, data: Extract<NotifyJobData, { kind
 async function deliverStatus(deps: NotifyDeps, sessionId: string): Promise<void> {
   const { repos, statusStore, messengers, views, logger } = deps;
   for (let round = 0; round < MAX_ROUNDS_PER_JOB; round++) {
-    const latest = await statusStore.latest(sessionId);
-    if (!latest) return;
-    const delivered = await statusStore.delivered(sessionId);
-    if (latest.version <= delivered.version) return;
+    const [latest, delivered] = await Promise.all([
+      statusStore.latest(sessionId),
+      statusStore.delivered(sessionId),
+    ]);
+    if (!latest || latest.version <= delivered.version) return;
 
     const before = await repos.sessions.get(sessionId);
     if (!before) return;
@@ -72,12 +73,15 @@ async function deliverStatus(deps: NotifyDeps, sessionId: string): Promise<void>
       return;
     }
     const waitMs = delivered.at + messenger.editIntervalMs(before.conversation) - Date.now();
-    if (waitMs > 0) await sleep(waitMs);
-
-    // Re-read after waiting: newer events that arrived meanwhile coalesce into this edit,
-    // and the card must show the session as it is now, not as it was before the wait.
-    const current = (await statusStore.latest(sessionId)) ?? latest;
-    const session = (await repos.sessions.get(sessionId)) ?? before;
+    let current = latest;
+    let session = before;
+    if (waitMs > 0) {
+      await sleep(waitMs);
+      // Re-read after waiting: newer events that arrived meanwhile coalesce into this edit,
+      // and the card must show the session as it is now, not as it was before the wait.
+      current = (await statusStore.latest(sessionId)) ?? latest;
+      session = (await repos.sessions.get(sessionId)) ?? before;
+    }
     const { event } = current;
     const build = await repos.builds.get(event.buildId);
     const input = {
@@ -93,6 +97,7 @@ async function deliverStatus(deps: NotifyDeps, sessionId: string): Promise<void>
       build?.statusMessage ?? (build?.iteration === 1 || !build ? session.statusMessage : null);
 
     let conversation = session.conversation;
+    let updated: SessionRow | undefined;
     if (existing) {
       await messenger.update(existing, card);
     } else {
@@ -101,7 +106,7 @@ async function deliverStatus(deps: NotifyDeps, sessionId: string): Promise<void>
       if (build) await repos.builds.update(build.id, { statusMessage: ref });
       if (!session.statusMessage) {
         // The first status message may have opened a thread: follow-ups there belong to this session.
-        await repos.sessions.update(sessionId, {
+        updated = await repos.sessions.update(sessionId, {
           statusMessage: ref,
           conversation: ref.conversation,
           conversationKey: conversationKey(ref.conversation),
@@ -111,7 +116,8 @@ async function deliverStatus(deps: NotifyDeps, sessionId: string): Promise<void>
     await statusStore.markDelivered(sessionId, current.version, Date.now());
 
     if (event.final) {
-      const fresh = (await repos.sessions.get(sessionId)) ?? session;
+      // The session as the card showed it, with the thread its status message may have opened.
+      const fresh = updated ?? session;
       await deps.queues.enqueuePost(
         {
           kind: 'post',

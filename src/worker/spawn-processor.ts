@@ -10,13 +10,13 @@ import {
 import type { AttachmentSource } from '../core/attachments.js';
 import { canTransition, isTerminal, type SessionStatus } from '../core/status.js';
 import type { Stage } from '../core/view.js';
-import type { BuildRow, FileEntry, Repos, SessionRow } from '../db/repos/index.js';
+import type { BuildRow, FileEntry, Repos, SessionRow, UserRow } from '../db/repos/index.js';
 import { ERRORS, SpawnError, type StartupFailure, toSpawnError } from '../errors.js';
 import { packBundle, unpackBundle } from '../lib/bundle-codec.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Notifier } from '../notify/notifier.js';
-import { STAGE_PERCENT } from '../notify/progress.js';
+import { type ProgressEvent, STAGE_PERCENT } from '../notify/progress.js';
 import { chooseAvailableProvider } from '../provision/resilience/guarded.js';
 import { type Deployment, originOf, type Provider, type ProviderName } from '../provision/types.js';
 import type { JobHandler } from '../queue/error-boundary.js';
@@ -143,6 +143,14 @@ class BuildRun {
   private deployProvider: Provider | undefined;
   /** The owner's plan as the generate stage read it: its model, budget and repairs. */
   private plan: PlanLimits | undefined;
+  /** The session's owner, read once: the plan a build started under holds until it ends. */
+  private owner: Promise<UserRow | undefined> | undefined;
+  /** Tokens and cost on the build row: earlier attempts' and this run's stored rounds. */
+  private usage: BuildUsage;
+  /** The progress event waiting for the one being published; a newer one replaces it. */
+  private nextEvent: ProgressEvent | undefined;
+  /** Publishes progress events one after another while there are any. */
+  private publishing: Promise<void> | undefined;
 
   constructor(
     private readonly deps: SpawnProcessorDeps,
@@ -152,25 +160,57 @@ class BuildRun {
     private readonly log: Logger,
   ) {
     this.first = build.iteration === 1;
+    this.usage = {
+      inputTokens: build.inputTokens,
+      outputTokens: build.outputTokens,
+      cacheReadTokens: build.cacheReadTokens,
+      cacheWriteTokens: build.cacheWriteTokens,
+      costMicroUsd: build.costMicroUsd,
+    };
   }
 
-  async emit(stage: Stage, percent: number, detail: string, final = false, reason?: string): Promise<void> {
+  /**
+   * Reports progress without holding the build up: the card shows the latest state only, so
+   * an event that arrives while another is being published replaces the one waiting (as the
+   * status store would). A final state waits for the one in flight and is always published.
+   */
+  emit(stage: Stage, percent: number, detail: string, final = false, reason?: string): Promise<void> {
     this.stage = stage;
     this.percent = Math.max(this.percent, percent);
-    await this.deps.notifier.publish(
-      {
-        sessionId: this.session.id,
-        buildId: this.build.id,
-        iteration: this.build.iteration,
-        stage,
-        percent: final ? percent : this.percent,
-        detail,
-        final,
-        ...(reason ? { reason } : {}),
-        at: Date.now(),
-      },
-      this.job.data.correlationId,
-    );
+    const event: ProgressEvent = {
+      sessionId: this.session.id,
+      buildId: this.build.id,
+      iteration: this.build.iteration,
+      stage,
+      percent: final ? percent : this.percent,
+      detail,
+      final,
+      ...(reason ? { reason } : {}),
+      at: Date.now(),
+    };
+    if (final) {
+      this.nextEvent = undefined;
+      return (this.publishing ?? Promise.resolve()).then(() =>
+        this.deps.notifier.publish(event, this.job.data.correlationId),
+      );
+    }
+    this.nextEvent = event;
+    this.publishing ??= this.publishProgress();
+    return Promise.resolve();
+  }
+
+  private async publishProgress(): Promise<void> {
+    try {
+      for (let event = this.nextEvent; event; event = this.nextEvent) {
+        this.nextEvent = undefined;
+        await this.deps.notifier.publish(event, this.job.data.correlationId).catch((e: unknown) => {
+          // A lost progress edit is not worth failing a build for; the final state is awaited.
+          this.log.warn({ err: String(e), stage: event?.stage }, 'progress not published');
+        });
+      }
+    } finally {
+      this.publishing = undefined;
+    }
   }
 
   /** The provider this session runs on; a session for one that is no longer configured cannot be built. */
@@ -190,7 +230,7 @@ class BuildRun {
    * with an audit row and a word to the person; otherwise the refusal fails fast.
    */
   private async availableProvider(): Promise<Provider> {
-    const user = await this.deps.repos.users.get(this.session.userId);
+    const user = await this.user();
     const allowed = user ? this.deps.limits.limitsFor(user).providers : undefined;
     const choice = await chooseAvailableProvider(this.deps.providers, this.provider(), this.session.id, {
       canSwitch: this.first && !this.deployStarted,
@@ -214,6 +254,22 @@ class BuildRun {
 
   /** Moves a first build's session forward; a repeat after a retry is a no-op. */
   private async advance(to: SessionStatus): Promise<void> {
+    if (this.first && canTransition(this.session.status, to)) {
+      // The usual case: the session is as this run last saw it, and moves on in one statement.
+      try {
+        const { session } = await this.deps.repos.sessions.transition(this.session.id, to, {
+          actor: 'worker',
+          expected: this.session.status,
+        });
+        this.session = session;
+        return;
+      } catch (e) {
+        if (!(e instanceof SpawnError)) throw e;
+        if (e.code === 'ERR_SESSION_NOT_FOUND') throw new SessionEnded();
+        if (e.code !== 'ERR_SESSION_TRANSITION') throw e;
+        // Ended meanwhile, or further along (a retried job): as below.
+      }
+    }
     const current = await this.deps.repos.sessions.get(this.session.id);
     if (!current || isTerminal(current.status)) throw new SessionEnded();
     this.session = current;
@@ -269,7 +325,6 @@ class BuildRun {
     const limits = await this.limits();
     this.plan = limits;
     const span = STAGE_PERCENT.buildingEnd - STAGE_PERCENT.buildingStart;
-    let lastEmit = Promise.resolve();
     const stageStarted = performance.now();
     const result = await runStage(timeouts.buildMs, 'ERR_BUILD_TIMEOUT', signal, async (stageSignal) => {
       // Fetched here, in the build's time, and kept in memory only: checked before any model call.
@@ -288,16 +343,11 @@ class BuildRun {
           wallTimeMs: Math.min(limits?.buildWallTimeMs ?? timeouts.buildMs, timeouts.buildMs),
         },
         onProgress: (p) => {
-          lastEmit = lastEmit
-            .then(() =>
-              this.emit('building', STAGE_PERCENT.buildingStart + (p.percent / 100) * span, p.detail),
-            )
-            .catch(() => {});
+          void this.emit('building', STAGE_PERCENT.buildingStart + (p.percent / 100) * span, p.detail);
         },
         signal: stageSignal,
       });
     });
-    await lastEmit;
     this.observeStage('build', stageStarted);
     this.countUsage(result.usage, result.model ?? builder.name);
     await this.ensureActive();
@@ -356,21 +406,17 @@ class BuildRun {
     const label = repairLabel(attempt, maxRepairs);
     this.log.info({ check: failure.check, repair: attempt }, 'app did not start; asking for a repair');
     await this.emit('deploying', this.percent, label);
-    let lastRepairEmit = Promise.resolve();
     const stageStarted = performance.now();
     const result = await runStage(this.deps.timeouts.buildMs, 'ERR_BUILD_TIMEOUT', signal, (stageSignal) =>
       repair({
         failure,
         attempt,
         onProgress: (p) => {
-          lastRepairEmit = lastRepairEmit
-            .then(() => this.emit('deploying', this.percent, `${label}: ${p.detail}`))
-            .catch(() => {});
+          void this.emit('deploying', this.percent, `${label}: ${p.detail}`);
         },
         signal: stageSignal,
       }),
     );
-    await lastRepairEmit;
     this.observeStage('build', stageStarted);
     this.countUsage(result.usage, result.model ?? this.deps.builder.name);
     await this.ensureActive();
@@ -395,6 +441,7 @@ class BuildRun {
       const expiresAt = new Date(now.getTime() + this.session.ttlMinutes * MINUTE_MS);
       const { session } = await repos.sessions.transition(this.session.id, 'live', {
         actor: 'worker',
+        expected: this.session.status,
         patch: { previewUrl: deployment.url, serviceId: deployment.serviceId, expiresAt },
       });
       this.session = session;
@@ -457,7 +504,7 @@ class BuildRun {
     }));
     this.observeStage('store', stageStarted);
     // Tokens of earlier failed attempts and rounds of this build are on the row already; they were billed too.
-    const used = addUsage(await this.usageSoFar(), result.usage);
+    const used = addUsage(this.usage, result.usage);
     await repos.builds.update(this.build.id, {
       status: 'deploying',
       files,
@@ -471,6 +518,7 @@ class BuildRun {
       bundleBytes: stored.bytes,
       builtAt: new Date(),
     });
+    this.usage = used;
     return stored;
   }
 
@@ -522,8 +570,13 @@ class BuildRun {
 
   /** The session owner's plan (it decides how long the bundle URL must last). */
   private async limits(): Promise<PlanLimits | undefined> {
-    const user = await this.deps.repos.users.get(this.session.userId);
+    const user = await this.user();
     return user ? this.deps.limits.limitsFor(user) : undefined;
+  }
+
+  private user(): Promise<UserRow | undefined> {
+    this.owner ??= this.deps.repos.users.get(this.session.userId);
+    return this.owner;
   }
 
   private observeStage(stage: 'build' | 'store' | 'deploy' | 'preview', startedAt: number): void {
@@ -544,24 +597,13 @@ class BuildRun {
     this.deps.metrics?.llmCost.inc({ model }, usage.costMicroUsd / 1_000_000);
   }
 
-  private async usageSoFar(): Promise<BuildUsage> {
-    const row = await this.deps.repos.builds.get(this.build.id);
-    return {
-      inputTokens: row?.inputTokens ?? 0,
-      outputTokens: row?.outputTokens ?? 0,
-      cacheReadTokens: row?.cacheReadTokens ?? 0,
-      cacheWriteTokens: row?.cacheWriteTokens ?? 0,
-      costMicroUsd: row?.costMicroUsd ?? 0,
-    };
-  }
-
   /** A failed attempt's tokens (a Claude build that broke off or ran out of budget) go on the row. */
   async recordFailedUsage(error: unknown): Promise<void> {
     const usage = usageOfFailedBuild(error);
     if (!usage) return;
     this.countUsage(usage, this.deps.builder.name);
     await this.deps.repos.builds
-      .update(this.build.id, addUsage(await this.usageSoFar(), usage))
+      .update(this.build.id, addUsage(this.usage, usage))
       .catch((e: unknown) =>
         this.log.warn({ err: String(e) }, 'could not record the usage of a failed build'),
       );

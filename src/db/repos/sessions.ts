@@ -51,6 +51,12 @@ export interface TransitionOptions {
   actor: string;
   reason?: string | null;
   patch?: SessionPatch;
+  /**
+   * The status the caller last saw. While the session still has it, the change and its audit
+   * row are one statement (a worker moves every build's session this way); otherwise, or
+   * without it, the row is locked and read first.
+   */
+  expected?: SessionStatus;
 }
 
 export interface TransitionResult {
@@ -227,6 +233,11 @@ export class SessionsRepo {
    * ERR_SESSION_TRANSITION and changes nothing.
    */
   async transition(id: string, to: SessionStatus, options: TransitionOptions): Promise<TransitionResult> {
+    const from = options.expected;
+    if (from && canTransition(from, to)) {
+      const moved = await this.compareAndSet(id, from, to, options);
+      if (moved) return { session: moved, changed: true, from };
+    }
     return this.db.transaction(async (tx) => {
       const [current] = await tx.select().from(sessions).where(eq(sessions.id, id)).for('update');
       if (!current) throw new SpawnError('ERR_SESSION_NOT_FOUND', `session ${id} does not exist`);
@@ -259,5 +270,37 @@ export class SessionsRepo {
       if (!row) throw new Error('update of sessions returned nothing');
       return { session: toRow(row), changed: true, from };
     });
+  }
+
+  /** `from → to` if the session is still `from`, with its audit row, in one statement. */
+  private async compareAndSet(
+    id: string,
+    from: SessionStatus,
+    to: SessionStatus,
+    options: TransitionOptions,
+  ): Promise<SessionRow | undefined> {
+    const now = new Date();
+    const data = { from, to, ...(options.reason ? { reason: options.reason } : {}) };
+    const moved = this.db.$with('moved').as(
+      this.db
+        .update(sessions)
+        .set({
+          ...options.patch,
+          status: to,
+          statusReason: options.reason ?? null,
+          updatedAt: now,
+          ...(isTerminal(to) ? { endedAt: now } : {}),
+        })
+        .where(and(eq(sessions.id, id), eq(sessions.status, from)))
+        .returning(),
+    );
+    // A data-modifying CTE runs whether or not the query reads it: the audit row commits with the change.
+    const audit = this.db
+      .$with('audit', { id: sql<number>`id` })
+      .as(
+        sql`insert into ${auditLog} (${sql.identifier(auditLog.actor.name)}, ${sql.identifier(auditLog.action.name)}, ${sql.identifier(auditLog.subjectType.name)}, ${sql.identifier(auditLog.subjectId.name)}, ${sql.identifier(auditLog.data.name)}) select ${options.actor}, 'session.status', 'session', ${sql.identifier('moved')}.${sql.identifier(sessions.id.name)}, ${JSON.stringify(data)}::jsonb from ${sql.identifier('moved')} returning ${sql.identifier(auditLog.id.name)}`,
+      );
+    const [row] = await this.db.with(moved, audit).select().from(moved);
+    return row && toRow(row);
   }
 }

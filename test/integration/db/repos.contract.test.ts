@@ -83,6 +83,43 @@ describe.each(DB_KINDS)('repositories on %s', (kind) => {
     expect(audit.at(-1)?.data).toEqual({ from: 'live', to: 'expired', reason: 'time is up' });
   });
 
+  it('moves a session the caller saw as it was in one step, and one it did not see as it is too', async () => {
+    const { session } = await newSession();
+    const building = await t.repos.sessions.transition(session.id, 'building', {
+      actor: 'worker',
+      expected: 'queued',
+    });
+    expect(building).toMatchObject({ changed: true, from: 'queued', session: { status: 'building' } });
+    // Stale: the session is building, not queued; the change still happens, from what it is.
+    const deploying = await t.repos.sessions.transition(session.id, 'deploying', {
+      actor: 'worker',
+      expected: 'queued',
+    });
+    expect(deploying).toMatchObject({ changed: true, from: 'building', session: { status: 'deploying' } });
+    const live = await t.repos.sessions.transition(session.id, 'live', {
+      actor: 'worker',
+      expected: 'deploying',
+      patch: { previewUrl: 'http://app.example/', serviceId: 'svc-1' },
+    });
+    expect(live.session).toMatchObject({
+      status: 'live',
+      previewUrl: 'http://app.example/',
+      serviceId: 'svc-1',
+    });
+    expect(live.session.updatedAt).toBeInstanceOf(Date);
+    expect(await t.repos.sessions.get(session.id)).toEqual(live.session);
+    const audit = await t.repos.audit.listFor('session', session.id);
+    expect(audit.filter((a) => a.action === 'session.status').map((a) => a.data)).toEqual([
+      { from: 'queued', to: 'building' },
+      { from: 'building', to: 'deploying' },
+      { from: 'deploying', to: 'live' },
+    ]);
+    expect(audit.at(-1)).toMatchObject({ actor: 'worker', subjectType: 'session', subjectId: session.id });
+    await expect(
+      t.repos.sessions.transition(session.id, 'building', { actor: 'worker', expected: 'queued' }),
+    ).rejects.toMatchObject({ code: 'ERR_SESSION_TRANSITION' });
+  });
+
   it.each([
     ['live', 'queued'],
     ['live', 'building'],
