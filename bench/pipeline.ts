@@ -20,7 +20,8 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger, silentLogger } from '../src/log.js';
 import type { Provider } from '../src/provision/types.js';
-import { freePort, startLocalRedis } from '../src/redis/local-server.js';
+import { startLocalRedis } from '../src/redis/local-server.js';
+import { freePort } from '../src/util/free-port.js';
 import { createThrowawayPostgres } from '../test/helpers/db.js';
 import { writeResult } from './result.js';
 

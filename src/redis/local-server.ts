@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../log.js';
+import { freePort } from '../util/free-port.js';
 import { sleep } from '../util/time.js';
 import { probeRedis } from './connection.js';
 
@@ -30,21 +30,6 @@ export interface LocalRedis {
 export function redisServerOnPath(): boolean {
   const r = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
   return r.status === 0;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
 }
 
 /**

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { type App, createApp, type Roles } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
-import { freePort } from '../../src/redis/local-server.js';
+import { freePort } from '../../src/util/free-port.js';
 import { uniquePrefix } from './cli.js';
 import { TEST_REDIS_URL } from './env.js';
 import { copyPgliteTemplate } from './pglite-template.js';

@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../src/redis/local-server.js';
+import { freePort } from '../../src/util/free-port.js';
 import { copyPgliteTemplate } from './pglite-template.js';
 import { cleanupPrefix } from './redis.js';
 

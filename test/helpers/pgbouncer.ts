@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../src/redis/local-server.js';
+import { freePort } from '../../src/util/free-port.js';
 import { TEST_POSTGRES_ADMIN_URL } from './env.js';
 
 /** A real PgBouncer in transaction mode in front of the test Postgres: what Supabase's port 6543 is. */

@@ -3,7 +3,7 @@ import { appendFile, chmod, mkdir, rename, rm, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { SpawnError, toSpawnError } from '../../errors.js';
 import { extractBundle, unpackBundle } from '../../lib/bundle-codec.js';
-import { freePort } from '../../redis/local-server.js';
+import { freePort } from '../../util/free-port.js';
 import type { CodeOrigin, Deployment, DeployRequest, Provider, ProviderService } from '../types.js';
 import { cancelledError } from '../wait.js';
 import { createAppCgroup } from './cgroups.js';

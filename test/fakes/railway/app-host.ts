@@ -4,7 +4,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../../src/redis/local-server.js';
+import { freePort } from '../../../src/util/free-port.js';
 
 /**
  * What the Railway and Render fakes share: the machine a cloud provider would be. Each

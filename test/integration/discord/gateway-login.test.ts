@@ -6,7 +6,7 @@ import { createApp } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { StartupError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
-import { freePort } from '../../../src/redis/local-server.js';
+import { freePort } from '../../../src/util/free-port.js';
 import { discordEnv, FakeDiscord } from '../../fakes/discord/harness.js';
 import { uniquePrefix } from '../../helpers/cli.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';

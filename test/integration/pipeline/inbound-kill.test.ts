@@ -1,7 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InboundQueue } from '../../../src/queue/inbound.js';
-import { freePort } from '../../../src/redis/local-server.js';
+import { freePort } from '../../../src/util/free-port.js';
 import { FAST_WORKER_ENV, startTestApp, type TestApp, until } from '../../helpers/app.js';
 import { type RunningCli, startCli, waitForHttp } from '../../helpers/cli.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupFolderName } from '../../../src/provision/local/sandbox.js';
-import { freePort } from '../../../src/redis/local-server.js';
+import { freePort } from '../../../src/util/free-port.js';
 import { FAST_WORKER_ENV, startTestApp, type TestApp, until } from '../../helpers/app.js';
 import { type RunningCli, startCli } from '../../helpers/cli.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';

@@ -10,9 +10,9 @@ import { createLocalProvider, type LocalProviderOptions } from '../../../src/pro
 import { boundLog, tailLog } from '../../../src/provision/local/process.js';
 import type { Provider } from '../../../src/provision/types.js';
 import { waitForHttpOk } from '../../../src/provision/wait.js';
-import { freePort } from '../../../src/redis/local-server.js';
 import { createLocalBundleStore } from '../../../src/storage/local/index.js';
 import type { BundleStore } from '../../../src/storage/types.js';
+import { freePort } from '../../../src/util/free-port.js';
 import { fetchLoopback } from '../../../src/util/loopback-fetch.js';
 import {
   deployRequest,

@@ -11,7 +11,7 @@ import { Header } from 'tar';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppFile } from '../../../src/builder/types.js';
 import { packBundle } from '../../../src/lib/bundle-codec.js';
-import { freePort } from '../../../src/redis/local-server.js';
+import { freePort } from '../../../src/util/free-port.js';
 import { helloApp } from '../../contract/provider-contract.js';
 import { BOOTSTRAP } from '../../fakes/railway/app-host.js';
 

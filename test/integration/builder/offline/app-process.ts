@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AppFile } from '../../../../src/builder/types.js';
+import { freePort } from '../../../../src/util/free-port.js';
 
 /** Starting a generated app: its own folder, Node's permission model, an env of only PORT. */
 
@@ -32,18 +32,6 @@ export async function writeApp(files: readonly AppFile[]): Promise<string> {
     await writeFile(target, file.content);
   }
   return dir;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const FLAGS = process.allowedNodeEnvironmentFlags;
