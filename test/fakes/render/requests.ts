@@ -65,11 +65,14 @@ export function readServiceCreate(
 export function logsView(deploys: readonly FakeRenderDeploy[], resource: string | null, limit: number) {
   const lines = deploys.flatMap((d) => (d.process ? d.process.logs : d.logs).map((message) => ({ message })));
   const picked = lines.slice(-limit).reverse();
+  // One clock reading for the page: read per line, a pause of k ms mid-page gave an older line
+  // a later time than newer ones, and clients order lines by time.
+  const now = Date.now();
   return {
     hasMore: lines.length > limit,
     logs: picked.map((l, i) => ({
       id: `log-${i}`,
-      timestamp: new Date(Date.now() - i).toISOString(),
+      timestamp: new Date(now - i).toISOString(),
       message: l.message,
       labels: [{ name: 'resource', value: resource }],
     })),
