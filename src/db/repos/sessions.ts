@@ -59,6 +59,17 @@ export interface TransitionOptions {
   expected?: SessionStatus;
 }
 
+/** The columns a move to `to` writes, whichever way the move is made. */
+function statusChange(to: SessionStatus, options: TransitionOptions, now: Date) {
+  return {
+    ...options.patch,
+    status: to,
+    statusReason: options.reason ?? null,
+    updatedAt: now,
+    ...(isTerminal(to) ? { endedAt: now } : {}),
+  };
+}
+
 export interface TransitionResult {
   session: SessionRow;
   /** False when the session already had that status (a repeat, e.g. a retried job). */
@@ -251,13 +262,7 @@ export class SessionsRepo {
       const now = new Date();
       const [row] = await tx
         .update(sessions)
-        .set({
-          ...options.patch,
-          status: to,
-          statusReason: options.reason ?? null,
-          updatedAt: now,
-          ...(isTerminal(to) ? { endedAt: now } : {}),
-        })
+        .set(statusChange(to, options, now))
         .where(eq(sessions.id, id))
         .returning();
       await tx.insert(auditLog).values({
@@ -284,13 +289,7 @@ export class SessionsRepo {
     const moved = this.db.$with('moved').as(
       this.db
         .update(sessions)
-        .set({
-          ...options.patch,
-          status: to,
-          statusReason: options.reason ?? null,
-          updatedAt: now,
-          ...(isTerminal(to) ? { endedAt: now } : {}),
-        })
+        .set(statusChange(to, options, now))
         .where(and(eq(sessions.id, id), eq(sessions.status, from)))
         .returning(),
     );
