@@ -58,8 +58,15 @@ export function limitHit(limit: LimitKind, limits: AppLimits): LimitHit {
   }
 }
 
-/** Lines an app's own log holds when V8 or a Buffer ran out of the memory it was given. */
-const OUT_OF_MEMORY = /JavaScript heap out of memory|Array buffer allocation failed|allocation failed - /;
+/**
+ * Lines an app's own log holds when V8 or a Buffer ran out of the memory it was given. Each
+ * Node line words it its own way: V8's heap ("JavaScript heap out of memory"), a Buffer on Node
+ * 20-24 ("Array buffer allocation failed"), a Buffer on Node 26 ("RangeError: Failed to
+ * allocate memory", code ERR_MEMORY_ALLOCATION_FAILED), V8 itself ("Fatal process out of
+ * memory") and C++ code under Node (std::bad_alloc).
+ */
+const OUT_OF_MEMORY =
+  /JavaScript heap out of memory|Array buffer allocation failed|[Aa]llocation failed - |Failed to allocate memory|ERR_MEMORY_ALLOCATION_FAILED|Fatal process out of memory|std::bad_alloc/;
 
 export function logShowsOutOfMemory(lines: readonly string[]): boolean {
   return lines.some((line) => OUT_OF_MEMORY.test(line));

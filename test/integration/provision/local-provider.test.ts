@@ -552,7 +552,17 @@ http.createServer((req, res) => {
     const { url } = await provider.deploy(await deployRequest(store, sessionId, app(server)));
     await fetchPreview(`${url}/hog`);
     // On a loaded machine V8 may collect garbage for a while before it gives up.
-    await until('stopped', async () => (await provider.stopReason?.(sessionId)) !== undefined, 60_000);
+    const stopped = await until(
+      'stopped',
+      async () => (await provider.stopReason?.(sessionId)) !== undefined,
+      60_000,
+    ).catch(async (e: unknown) => {
+      // Say what the app did: its state and the last lines of its log.
+      const log = await readFile(path.join(appsDir, sessionId, 'app.log'), 'utf8').catch(String);
+      const state = await readState(appsDir, sessionId).catch(String);
+      throw new Error(`${String(e)}\nstate: ${JSON.stringify(state)}\nlog tail:\n${log.slice(-3000)}`);
+    });
+    expect(stopped).toBe(true);
     expect(await provider.stopReason?.(sessionId)).toBe('it used more than 128 MB of memory');
   }, 90_000);
 
