@@ -470,8 +470,18 @@ describe.skipIf(process.platform !== 'linux')('hostile apps in the local sandbox
       const provider = makeProvider(true);
       const sessionId = testSessionId();
       const { url } = await provider.deploy(await deployRequest(store, sessionId, appOf(DISK_HOG)));
-      expect(await (await fetchPreview(`${url}/big`)).text()).toBe('EFBIG');
+      const answer = await fetchPreview(`${url}/big`);
+      // The kernel refuses the write past the limit (the app sees EFBIG), and the watcher ends
+      // the app once it sees the file at the limit: on a loaded machine that can come before the
+      // app's answer is out, and the preview then says the app is not answering.
+      if (answer.status === 200) expect(await answer.text()).toBe('EFBIG');
+      else
+        expect([answer.status, await answer.text()]).toEqual([
+          502,
+          expect.stringContaining('The app is not answering'),
+        ]);
       await expectStopped(provider, sessionId, 'it wrote a file of 4 MB, the largest an app may write');
+      // Not one byte past the limit reached the disk.
       expect((await stat(path.join(appsDir, sessionId, 'app', 'big.bin'))).size).toBe(4 * 1024 * 1024);
     });
 
