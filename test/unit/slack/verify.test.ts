@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  parseForm,
   parseSlackBody,
   SLACK_SIGNATURE_MAX_AGE_S,
   slackSignature,
@@ -94,5 +95,23 @@ describe('slack body parsing', () => {
     expect(() => parseSlackBody(type, raw)).toThrow(
       expect.objectContaining({ code: 'ERR_BAD_REQUEST', status: 400 }),
     );
+  });
+});
+
+describe('slack form fields', () => {
+  it.each([
+    ['plain fields', 'command=%2Fspawn&text=a+todo+list&user_id=U1'],
+    ['plus, percent and UTF-8', 'text=1%2B1+%3D+2+%C3%BCn%C3%AFcode+%F0%9F%8E%89'],
+    ['a repeated field (the last wins)', 'text=first&text=second&text=third'],
+    ['empty and valueless fields', 'a=&b&=c&&d=1'],
+    ['malformed percent escapes', 'text=100%+sure%zz%E2%82'],
+    ['a __proto__ field', '__proto__=x&constructor=y&text=z'],
+    ['many fields', Array.from({ length: 2000 }, (_, i) => `f${i}=${i}`).join('&')],
+  ])('reads %s as URLSearchParams does', (_, text) => {
+    const expected = Object.fromEntries(new URLSearchParams(text));
+    const form = parseForm(text);
+    expect(form).toEqual(expected);
+    expect(Object.getPrototypeOf(form)).toBe(Object.prototype);
+    expect(Object.keys(form)).toEqual(Object.keys(expected));
   });
 });
