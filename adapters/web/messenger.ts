@@ -38,14 +38,13 @@ export function createWebMessenger(
     view: WebMessage['view'],
     id: string = `m-${randomUUID()}`,
   ): Promise<WebMessage> {
-    await repos.webMessages.upsert({ id, conversationId, role, view });
-    const row = await repos.webMessages.get(id);
+    const stored = await repos.webMessages.upsert({ id, conversationId, role, view });
     const message: WebMessage = {
       id,
       role,
       view,
-      createdAt: (row?.createdAt ?? new Date()).toISOString(),
-      updatedAt: (row?.updatedAt ?? new Date()).toISOString(),
+      createdAt: stored.createdAt.toISOString(),
+      updatedAt: stored.updatedAt.toISOString(),
     };
     await pubsub.publish(webChannel(prefix, conversationId), JSON.stringify({ type: 'message', message }));
     return message;

@@ -12,11 +12,14 @@ export class WebMessagesRepo {
     conversationId: string;
     role: 'user' | 'bot';
     view: unknown;
-  }): Promise<void> {
-    await this.db
+  }): Promise<{ createdAt: Date; updatedAt: Date }> {
+    // One statement: the stored times come back with the write, not from a second read.
+    const [stored] = await this.db
       .insert(webMessages)
       .values(row)
-      .onConflictDoUpdate({ target: webMessages.id, set: { view: row.view, updatedAt: new Date() } });
+      .onConflictDoUpdate({ target: webMessages.id, set: { view: row.view, updatedAt: new Date() } })
+      .returning({ createdAt: webMessages.createdAt, updatedAt: webMessages.updatedAt });
+    return stored!;
   }
 
   async get(id: string): Promise<WebMessageRow | undefined> {
