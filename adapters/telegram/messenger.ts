@@ -94,52 +94,55 @@ export function createTelegramMessenger(deps: {
 
     async post(conversation: ConversationRef, view: ReplyView): Promise<MessageRef> {
       const { group, other } = placement(conversation);
-      await budget.acquire(conversation.channelId, group);
       const { text, replyMarkup } = renderView(view);
-      const sent = await callTelegram('sendMessage', () =>
-        api.sendMessage(conversation.channelId, text, {
-          parse_mode: 'HTML',
-          link_preview_options: { is_disabled: true },
-          ...(replyMarkup ? { reply_markup: replyMarkup } : {}),
-          ...other,
-        }),
+      const sent = await budget.spend(conversation.channelId, group, () =>
+        callTelegram('sendMessage', () =>
+          api.sendMessage(conversation.channelId, text, {
+            parse_mode: 'HTML',
+            link_preview_options: { is_disabled: true },
+            ...(replyMarkup ? { reply_markup: replyMarkup } : {}),
+            ...other,
+          }),
+        ),
       );
       return posted(conversation, group, sent);
     },
 
     async update(message: MessageRef, view: ReplyView): Promise<void> {
       const c = message.conversation;
-      await budget.acquire(c.channelId, isGroupConversation(c));
       const { text, replyMarkup } = renderView(view);
-      try {
-        // Without reply_markup Telegram removes the keyboard: an ended app's card loses its buttons.
-        await api.editMessageText(c.channelId, Number(message.messageId), text, {
-          parse_mode: 'HTML',
-          link_preview_options: { is_disabled: true },
-          ...(replyMarkup ? { reply_markup: replyMarkup } : {}),
-        });
-      } catch (e) {
-        if (isNotModified(e)) return;
-        throw toTelegramError('editMessageText', e);
-      }
+      await budget.spend(c.channelId, isGroupConversation(c), async () => {
+        try {
+          // Without reply_markup Telegram removes the keyboard: an ended app's card loses its buttons.
+          await api.editMessageText(c.channelId, Number(message.messageId), text, {
+            parse_mode: 'HTML',
+            link_preview_options: { is_disabled: true },
+            ...(replyMarkup ? { reply_markup: replyMarkup } : {}),
+          });
+        } catch (e) {
+          if (isNotModified(e)) return;
+          throw toTelegramError('editMessageText', e);
+        }
+      });
     },
 
     async sendInvoice(conversation: ConversationRef, invoice: StarsInvoice): Promise<MessageRef> {
       const { group, other } = placement(conversation);
-      await budget.acquire(conversation.channelId, group);
       const prices: LabeledPrice[] = [{ label: invoice.label, amount: invoice.stars }];
-      const sent = await callTelegram('sendInvoice', () =>
-        api.sendInvoice(
-          conversation.channelId,
-          invoice.title,
-          invoice.description,
-          invoice.payload,
-          'XTR',
-          prices,
-          {
-            provider_token: '',
-            ...other,
-          },
+      const sent = await budget.spend(conversation.channelId, group, () =>
+        callTelegram('sendInvoice', () =>
+          api.sendInvoice(
+            conversation.channelId,
+            invoice.title,
+            invoice.description,
+            invoice.payload,
+            'XTR',
+            prices,
+            {
+              provider_token: '',
+              ...other,
+            },
+          ),
         ),
       );
       return posted(conversation, group, sent);

@@ -61,12 +61,30 @@ export class TelegramBudget {
     this.limiter = new SlidingWindowLimiter(redis, prefix);
   }
 
-  /** Takes one message from the budgets of the bot and, for a group, of that group. */
-  async acquire(chatId: string, group: boolean): Promise<void> {
-    await retry(
+  /**
+   * Sends one message within the budgets of the bot and, for a group, of that group. Telegram
+   * counts a message when it arrives, which can be well after we took it from the budget (a
+   * busy event loop, a slow network); so once the call is answered the message counts from
+   * then. A window at our end then holds every message one at Telegram's end holds.
+   */
+  async spend<T>(chatId: string, group: boolean, send: () => Promise<T>): Promise<T> {
+    const member = await this.acquire(chatId, group);
+    try {
+      return await send();
+    } finally {
+      if (member !== undefined) {
+        // Best effort: a message counted from its start is at worst a little early.
+        await this.limiter.settle(this.groupKey(chatId), member, this.groupWindowMs()).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Takes one message from the budgets; returns the group window's entry for it, if any. */
+  private async acquire(chatId: string, group: boolean): Promise<string | undefined> {
+    return await retry(
       async () => {
-        const retryAfterMs = await this.take(chatId, group);
-        if (retryAfterMs === undefined) return;
+        const { retryAfterMs, member } = await this.take(chatId, group);
+        if (retryAfterMs === undefined) return member;
         throw new SpawnError(
           'ERR_PLATFORM_RATE_LIMITED',
           group
@@ -86,23 +104,34 @@ export class TelegramBudget {
     );
   }
 
-  /** undefined when a message may go now; else how long until one may. */
-  private async take(chatId: string, group: boolean): Promise<number | undefined> {
+  private groupKey(chatId: string): string {
+    return `telegram:${this.botId}:group:${chatId}`;
+  }
+
+  private groupWindowMs(): number {
+    return this.pacing.groupWindowMs + TELEGRAM_GROUP_WINDOW_MARGIN_MS;
+  }
+
+  /** No `retryAfterMs` when a message may go now (with its group window entry); else how long until one may. */
+  private async take(chatId: string, group: boolean): Promise<{ retryAfterMs?: number; member?: string }> {
     try {
+      let member: string | undefined;
       if (group) {
         const g = await this.limiter.hit(
-          `telegram:${this.botId}:group:${chatId}`,
+          this.groupKey(chatId),
           this.pacing.groupMessages,
-          this.pacing.groupWindowMs + TELEGRAM_GROUP_WINDOW_MARGIN_MS,
+          this.groupWindowMs(),
         );
-        if (!g.allowed) return g.retryAfterMs;
+        if (!g.allowed) return { retryAfterMs: g.retryAfterMs };
+        member = g.member;
       }
       const all = await this.limiter.hit(
         `telegram:${this.botId}:global`,
         this.pacing.globalPerSecond,
         GLOBAL_WINDOW_MS,
       );
-      return all.allowed ? undefined : all.retryAfterMs;
+      if (!all.allowed) return { retryAfterMs: all.retryAfterMs };
+      return member === undefined ? {} : { member };
     } catch (e) {
       throw new SpawnError('ERR_INTERNAL', 'The Telegram rate budget in Redis could not be read.', {
         cause: e,

@@ -19,6 +19,8 @@ export interface RateWindow {
 export interface RateDecision extends RateWindow {
   /** Whether this hit was counted; a refused hit claims nothing. */
   readonly allowed: boolean;
+  /** The counted hit's name in its window, for `settle` (Redis limiter only). */
+  readonly member?: string;
 }
 
 export interface RateLimiter {
@@ -39,6 +41,17 @@ end
 redis.call('ZADD', key, now, member)
 redis.call('PEXPIRE', key, window)
 return { 1, max - count - 1, 0 }
+`;
+
+/** Moves a counted hit to a later time (never earlier), if it is still in the window. */
+const SETTLE = `
+local key, member, at, window = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local score = redis.call('ZSCORE', key, member)
+if score and tonumber(score) < at then
+  redis.call('ZADD', key, 'XX', at, member)
+  redis.call('PEXPIRE', key, window)
+end
+return 0
 `;
 
 const PEEK = `
@@ -79,7 +92,20 @@ export class SlidingWindowLimiter implements RateLimiter {
       String(max),
       member,
     )) as [number, number, number];
-    return { allowed: allowed === 1, remaining, retryAfterMs: Math.max(0, retry) };
+    return {
+      allowed: allowed === 1,
+      remaining,
+      retryAfterMs: Math.max(0, retry),
+      ...(allowed === 1 ? { member } : {}),
+    };
+  }
+
+  /**
+   * Counts a hit from `at` (its end) instead of from when it was taken: for a budget another
+   * party counts when the call reaches it, which is anywhere between the two.
+   */
+  async settle(key: string, member: string, windowMs: number, at = Date.now()): Promise<void> {
+    await this.redis.eval(SETTLE, 1, this.key(key), member, String(at), String(windowMs));
   }
 
   async peek(key: string, max: number, windowMs: number, now = Date.now()): Promise<RateWindow> {

@@ -22,13 +22,14 @@ function behaves(name: string, make: () => RateLimiter) {
     it('allows max hits per window, then says how long until the oldest leaves', async () => {
       const l = make();
       const t0 = 1_000_000;
-      expect(await l.hit('a', 2, 10_000, t0)).toEqual({ allowed: true, remaining: 1, retryAfterMs: 0 });
-      expect(await l.hit('a', 2, 10_000, t0 + 1000)).toEqual({
+      // The Redis limiter also names each counted hit (`member`, for settle).
+      expect(await l.hit('a', 2, 10_000, t0)).toMatchObject({ allowed: true, remaining: 1, retryAfterMs: 0 });
+      expect(await l.hit('a', 2, 10_000, t0 + 1000)).toMatchObject({
         allowed: true,
         remaining: 0,
         retryAfterMs: 0,
       });
-      expect(await l.hit('a', 2, 10_000, t0 + 4000)).toEqual({
+      expect(await l.hit('a', 2, 10_000, t0 + 4000)).toStrictEqual({
         allowed: false,
         remaining: 0,
         retryAfterMs: 6000,
@@ -68,5 +69,29 @@ describe('SlidingWindowLimiter keys', () => {
     await new SlidingWindowLimiter(redis).hit(`${prefix}:raw`, 5, 60_000, now);
     expect(await redis.zcard(`${prefix}:rl:k`)).toBe(1);
     expect(await redis.zcard(`${prefix}:raw`)).toBe(1);
+  });
+});
+
+describe('SlidingWindowLimiter settle', () => {
+  it('counts a hit from when it was answered: it leaves the window that much later', async () => {
+    const l = new SlidingWindowLimiter(redis, `${prefix}:settle`);
+    const t0 = 5_000_000;
+    const first = await l.hit('s', 1, 1500, t0);
+    expect(first.member).toEqual(expect.any(String));
+    // Taken at t0, answered 800 ms later (a busy event loop, a slow network).
+    await l.settle('s', first.member!, 1500, t0 + 800);
+    expect(await l.peek('s', 1, 1500, t0 + 1500)).toEqual({ remaining: 0, retryAfterMs: 800 });
+    expect((await l.hit('s', 1, 1500, t0 + 2299)).allowed).toBe(false);
+    expect((await l.hit('s', 1, 1500, t0 + 2300)).allowed).toBe(true);
+  });
+
+  it('never moves a hit earlier, and ignores one that left the window', async () => {
+    const l = new SlidingWindowLimiter(redis, `${prefix}:settle2`);
+    const t0 = 6_000_000;
+    const { member } = await l.hit('e', 1, 1000, t0);
+    await l.settle('e', member!, 1000, t0 - 500);
+    expect(await l.peek('e', 1, 1000, t0 + 999)).toEqual({ remaining: 0, retryAfterMs: 1 });
+    await l.settle('gone', 'no-such-hit', 1000, t0);
+    expect(await redis.exists(`${prefix}:settle2:rl:gone`)).toBe(0);
   });
 });
