@@ -93,6 +93,10 @@ export async function connectGateway(deps: GatewayDeps): Promise<Connection> {
         : {}),
     };
     // The message id is the job id: a message delivered twice (a resume replays) is one job.
+    // A gateway message has no acknowledgement to carry the busy note (interactions do), and a
+    // reply from here would be one more REST call per message exactly when the service is
+    // overloaded, against the channel's 5-per-5-s bucket its answers need: nothing extra is
+    // said, and the status card (or the answer) is the first thing the person sees.
     await deps.inbound.enqueue('discord', message.id, 'message', reduced);
   }
 

@@ -4,17 +4,16 @@ import type { Messenger } from '../../src/core/messenger.js';
 import type { ConversationRef, MessageRef } from '../../src/core/platform.js';
 import type { ReplyView } from '../../src/core/view.js';
 import type { Logger } from '../../src/log.js';
-import { renderMessage, threadName } from './render.js';
+import { interactionResponseBody, renderMessage, threadName } from './render.js';
 import { type DiscordApi, isDiscordRequestError } from './rest.js';
 import {
-  CALLBACK,
-  type DeferredResponse,
   DISCORD_ACK_TIMEOUT_MS,
   DISCORD_CODES,
   DISCORD_EDIT_INTERVAL_MS,
   DISCORD_TOKEN_EXPIRY_MARGIN_MS,
   type DiscordOutbound,
   EPHEMERAL_FLAG,
+  type InitialResponse,
 } from './types.js';
 
 /**
@@ -258,11 +257,8 @@ export function createDiscordMessenger(options: DiscordMessengerOptions): Discor
     post,
     update,
 
-    async acknowledge(interactionId: string, token: string, response: DeferredResponse): Promise<void> {
-      const body =
-        response.type === CALLBACK.deferredMessage
-          ? { type: response.type, ...(response.ephemeral ? { data: { flags: EPHEMERAL_FLAG } } : {}) }
-          : { type: response.type };
+    async acknowledge(interactionId: string, token: string, response: InitialResponse): Promise<void> {
+      const body = interactionResponseBody(response);
       await api.call('acknowledge an interaction', (rest) =>
         rest.post(Routes.interactionCallback(interactionId, token), {
           body,

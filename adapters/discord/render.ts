@@ -1,4 +1,5 @@
 import { actionTarget, type Button, type ReplyView, textProgressBar } from '../../src/core/view.js';
+import { CALLBACK, EPHEMERAL_FLAG, type InitialResponse } from './types.js';
 
 /** Discord's limits on what one message may hold. */
 const LIMITS = {
@@ -168,6 +169,30 @@ export function renderMessage(view: ReplyView): DiscordMessageBody {
     components: renderComponents(view.buttons),
     allowed_mentions: { parse: [] },
   };
+}
+
+/** An interaction response as Discord takes it, from the callback endpoint or in the HTTP answer. */
+export interface InteractionResponseBody {
+  readonly type: InitialResponse['type'];
+  readonly data?: Partial<DiscordMessageBody>;
+}
+
+/**
+ * The body of an initial response. A deferred one may carry no flag but EPHEMERAL; a message
+ * (type 4) is a whole message, whose flags may be EPHEMERAL among a few others
+ * (https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-response-object-interaction-callback-data-structure).
+ */
+export function interactionResponseBody(response: InitialResponse): InteractionResponseBody {
+  const flags =
+    response.type !== CALLBACK.deferredUpdate && response.ephemeral ? { flags: EPHEMERAL_FLAG } : {};
+  switch (response.type) {
+    case CALLBACK.channelMessage:
+      return { type: response.type, data: { ...renderMessage(response.view), ...flags } };
+    case CALLBACK.deferredMessage:
+      return response.ephemeral ? { type: response.type, data: flags } : { type: response.type };
+    default:
+      return { type: response.type };
+  }
 }
 
 /** A thread name from a card title: one line, 1-100 characters. */

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { busyView } from '../../bots/busy.js';
 import { failureView } from '../../bots/failure.js';
 import type { ConversationHandler } from '../../src/core/conversation.js';
 import type { InboundContext } from '../../src/core/inbound-handler.js';
@@ -11,14 +12,16 @@ import type { Logger } from '../../src/log.js';
 import type { InboundQueue } from '../../src/queue/inbound.js';
 import { inboundGate } from '../../src/server/inbound-gate.js';
 import { isBuildRequest, type ParsedInteraction, parseInteraction } from './parse.js';
+import { interactionResponseBody } from './render.js';
 import {
   CALLBACK,
-  type DeferredResponse,
   DISCORD_BODY_ACK_SETTLE_MS,
   DISCORD_INLINE_RETRY,
   DISCORD_INTERACTION_BODY_LIMIT_BYTES,
   DISCORD_INTERACTION_TOKEN_TTL_MS,
   type DiscordOutbound,
+  ephemeralOriginal,
+  type InitialResponse,
 } from './types.js';
 import { verifyDiscordRequest } from './verify.js';
 
@@ -43,10 +46,10 @@ export interface InteractionHandlerDeps {
   readonly now?: () => number;
 }
 
-/** An interaction on the `inbound` queue, with the deferred answer Discord already has. */
+/** An interaction on the `inbound` queue, with the initial response Discord already has. */
 export interface InteractionDelivery {
   readonly interaction: Command | Component;
-  readonly response: DeferredResponse;
+  readonly response: InitialResponse;
 }
 
 type Command = Extract<ParsedInteraction, { kind: 'command' }>;
@@ -82,15 +85,21 @@ function commandConversation(i: Command, now: number): ConversationRef {
   return { platform: 'discord', teamId: i.guildId ?? '', channelId: i.channelId, extra: token };
 }
 
-function deferredFor(i: Command | Component): DeferredResponse {
+/**
+ * The initial response, from the parsed interaction alone. A command is "thinking…" (public
+ * for a build, whose status card it becomes; private otherwise), unless many requests are
+ * waiting: then the acknowledgement itself is a message saying so, in the same place, which
+ * the worker edits into the answer exactly as it would have edited "thinking…" (PATCH
+ * .../messages/@original edits the initial response whatever its type:
+ * https://discord.com/developers/docs/interactions/receiving-and-responding#edit-original-interaction-response).
+ * A button press stays a silent ack: its answers are follow-ups, and a press waits like a message.
+ */
+function initialResponseFor(i: Command | Component, busy: boolean): InitialResponse {
   if (i.kind === 'component') return { type: CALLBACK.deferredUpdate };
-  return { type: CALLBACK.deferredMessage, ephemeral: !(i.name === 'spawn' && isBuildRequest(i.prompt)) };
-}
-
-function callbackBody(response: DeferredResponse) {
-  return response.type === CALLBACK.deferredMessage && response.ephemeral
-    ? { type: response.type, data: { flags: 64 } }
-    : { type: response.type };
+  const ephemeral = !(i.name === 'spawn' && isBuildRequest(i.prompt));
+  return busy
+    ? { type: CALLBACK.channelMessage, ephemeral, view: busyView() }
+    : { type: CALLBACK.deferredMessage, ephemeral };
 }
 
 /**
@@ -102,19 +111,20 @@ export function createInteractionHandler(deps: InteractionHandlerDeps) {
   const { outbound, logger } = deps;
   const now = deps.now ?? Date.now;
 
-  /** A command's answers: the first replaces "thinking…", the rest are follow-ups. */
+  /** A command's answers: the first replaces the original response ("thinking…" or the busy note), the rest are follow-ups. */
   async function deliverCommandReplies(
     ctx: InboundContext,
     i: Command,
     replies: readonly ReplyView[],
-    ephemeralDeferred: boolean,
+    privateOriginal: boolean,
     tag = 'r',
   ) {
     const [first, ...rest] = replies;
     if (!first) return;
     await ctx.once(`${tag}0`, async () => {
-      if (first.ephemeral && !ephemeralDeferred) {
-        // A public "thinking…" cannot turn private: remove it and answer privately.
+      if (first.ephemeral && !privateOriginal) {
+        // A public original response ("thinking…", the busy note) cannot turn private: remove
+        // it and answer privately.
         await retry(() => outbound.deleteOriginal(i.token), DISCORD_INLINE_RETRY);
         await retry(() => outbound.followUp(i.token, first, true), DISCORD_INLINE_RETRY);
       } else {
@@ -124,14 +134,14 @@ export function createInteractionHandler(deps: InteractionHandlerDeps) {
     for (const [n, view] of rest.entries()) {
       await ctx.once(`${tag}${n + 1}`, () =>
         retry(
-          () => outbound.followUp(i.token, view, ephemeralDeferred || view.ephemeral === true),
+          () => outbound.followUp(i.token, view, privateOriginal || view.ephemeral === true),
           DISCORD_INLINE_RETRY,
         ),
       );
     }
   }
 
-  async function answerCommand(ctx: InboundContext, i: Command, ephemeralDeferred: boolean): Promise<void> {
+  async function answerCommand(ctx: InboundContext, i: Command, privateOriginal: boolean): Promise<void> {
     const result = await deps.conversation.handleMessage({
       platform: 'discord',
       // Discord accounts are global: one person is one user in every guild and in DMs.
@@ -146,7 +156,7 @@ export function createInteractionHandler(deps: InteractionHandlerDeps) {
     // A build: the spawn worker turns "thinking…" into the status card. (A duplicate here is
     // this delivery's earlier attempt: redeliveries are the same job.)
     if (result.spawn) return;
-    await deliverCommandReplies(ctx, i, result.replies, ephemeralDeferred);
+    await deliverCommandReplies(ctx, i, result.replies, privateOriginal);
   }
 
   async function answerComponent(ctx: InboundContext, i: Component): Promise<void> {
@@ -170,9 +180,9 @@ export function createInteractionHandler(deps: InteractionHandlerDeps) {
 
   return async function work(ctx: InboundContext): Promise<void> {
     const { interaction: i, response } = ctx.data.payload as InteractionDelivery;
-    const ephemeralDeferred = response.type === CALLBACK.deferredMessage && response.ephemeral;
+    const privateOriginal = ephemeralOriginal(response);
     try {
-      if (i.kind === 'command') await answerCommand(ctx, i, ephemeralDeferred);
+      if (i.kind === 'command') await answerCommand(ctx, i, privateOriginal);
       else await answerComponent(ctx, i);
     } catch (e) {
       if (!ctx.finalAttempt && (!isSpawnError(e) || e.retryable)) throw e;
@@ -183,7 +193,7 @@ export function createInteractionHandler(deps: InteractionHandlerDeps) {
       // Never leave "thinking…" behind: say it failed, to the person only.
       const tell =
         i.kind === 'command'
-          ? deliverCommandReplies(ctx, i, [FAILED], ephemeralDeferred, 'failed')
+          ? deliverCommandReplies(ctx, i, [FAILED], privateOriginal, 'failed')
           : ctx.once('failed', () => outbound.followUp(i.token, FAILED, true));
       await tell.catch(() => {});
     }
@@ -192,7 +202,8 @@ export function createInteractionHandler(deps: InteractionHandlerDeps) {
 
 /**
  * `POST /discord/interactions`: verify (Ed25519 over the raw bytes, before anything else) →
- * parse → acknowledge within Discord's 3 s (deferred, from the parsed interaction alone) →
+ * parse → acknowledge within Discord's 3 s (deferred, or the busy note when many requests are
+ * waiting; from the parsed interaction alone) →
  * enqueue one `inbound` job (its id is the interaction id) → answer. The worker does the rest
  * ({@link createInteractionHandler}). No database; imports no Discord SDK.
  */
@@ -219,7 +230,8 @@ export async function registerInteractionRoute(
     if (interaction.kind === 'ping')
       return reply.status(200).type('application/json').send({ type: CALLBACK.pong });
 
-    const response = deferredFor(interaction);
+    // Read from the depth the process last looked at: no Redis call for it on this path.
+    const response = initialResponseFor(interaction, inbound.busy);
     const delivery: InteractionDelivery = { interaction, response };
     // An interaction is acknowledged once; a repeated delivery changes nothing.
     if (!(await inbound.claim('discord', interaction.id))) {
@@ -251,7 +263,7 @@ export async function registerInteractionRoute(
       throw e;
     }
     if (acknowledged) return reply.status(202).send();
-    return reply.status(200).type('application/json').send(callbackBody(response));
+    return reply.status(200).type('application/json').send(interactionResponseBody(response));
   }
 
   // Its own scope: the body stays raw bytes until the signature is checked.

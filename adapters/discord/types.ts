@@ -50,9 +50,14 @@ export const DISCORD_WAIT_GUILD_TIMEOUT_MS = 5_000;
 /** Message flag: only the person who used the interaction sees the message. */
 export const EPHEMERAL_FLAG = 64;
 
-/** Interaction callback types we send. */
+/**
+ * Interaction callback types we send
+ * (https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-response-object-interaction-callback-type).
+ */
 export const CALLBACK = {
   pong: 1,
+  /** A message now; PATCH .../messages/@original edits it later like a deferred one. */
+  channelMessage: 4,
   deferredMessage: 5,
   deferredUpdate: 6,
 } as const;
@@ -66,10 +71,20 @@ export const DISCORD_CODES = {
   threadAlreadyCreated: 160004,
 } as const;
 
-/** How the adapter answers an interaction within Discord's 3 s: "thinking…" or a silent ack. */
-export type DeferredResponse =
+/**
+ * How the adapter answers an interaction within Discord's 3 s: "thinking…", a silent ack (a
+ * button), or, when many requests are waiting, a message that says so. The worker edits the
+ * original response the same way in the first and the last case.
+ */
+export type InitialResponse =
   | { readonly type: typeof CALLBACK.deferredMessage; readonly ephemeral: boolean }
-  | { readonly type: typeof CALLBACK.deferredUpdate };
+  | { readonly type: typeof CALLBACK.deferredUpdate }
+  | { readonly type: typeof CALLBACK.channelMessage; readonly ephemeral: boolean; readonly view: ReplyView };
+
+/** Whether the interaction's original response is seen by the person who acted only. */
+export function ephemeralOriginal(response: InitialResponse): boolean {
+  return response.type !== CALLBACK.deferredUpdate && response.ephemeral;
+}
 
 /**
  * The outbound calls the interaction route and the gateway need. Implemented by the messenger
@@ -78,7 +93,7 @@ export type DeferredResponse =
  */
 export interface DiscordOutbound {
   /** POST /interactions/{id}/{token}/callback, with a deadline inside Discord's 3 s. */
-  acknowledge(interactionId: string, token: string, response: DeferredResponse): Promise<void>;
+  acknowledge(interactionId: string, token: string, response: InitialResponse): Promise<void>;
   /** PATCH the interaction's original response ("thinking…" becomes the view). */
   editOriginal(token: string, view: ReplyView): Promise<void>;
   /** DELETE the original response (a public "thinking…" whose answer is for one person only). */

@@ -1,3 +1,4 @@
+import { BUSY_NOTE } from '../../bots/busy.js';
 import { ACCOUNT_WORDS, SUBCOMMANDS } from '../../bots/commands.js';
 import { SpawnError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
@@ -37,9 +38,6 @@ export interface CommandAck {
   readonly response_type: 'ephemeral';
   readonly text: string;
 }
-
-const BUSY_NOTE =
-  'Many requests are waiting right now: yours is queued and will be handled in turn, which may take a few minutes.';
 
 /**
  * The immediate answer to a slash command: a "queued" note for a build; nothing for other

@@ -68,6 +68,7 @@ export interface BotHostOptions {
  */
 export class BotHost {
   private ready: Promise<Bot> | undefined;
+  private me: UserFromGetMe | undefined;
 
   constructor(private readonly options: BotHostOptions) {}
 
@@ -79,9 +80,15 @@ export class BotHost {
     return this.ready;
   }
 
+  /** Who the bot is, once getMe has answered; undefined before (nothing is called for it). */
+  identity(): { readonly id: number; readonly username: string } | undefined {
+    return this.me ? { id: this.me.id, username: this.me.username } : undefined;
+  }
+
   private async create(): Promise<Bot> {
     const { token, apiRoot, handlers, forward, logger } = this.options;
     const botInfo = await getMe(this.options.api);
+    this.me = botInfo;
     const bot = new Bot(token, {
       botInfo,
       // Only getUpdates uses this client's timeout for long; every answer goes through `api`.

@@ -139,6 +139,7 @@ export function createTelegramAdapter(
           bodyLimit: config.BODY_LIMIT_BYTES,
           inbound: ctx.inbound,
           preCheckout: async (update) => (await host.bot()).handleUpdate(update),
+          identity: () => host.identity(),
           logger,
         });
         // Warm up (getMe) and show the menu; neither may hold the server's start.

@@ -5,6 +5,8 @@ import type { Logger } from '../../src/log.js';
 import type { InboundQueue } from '../../src/queue/inbound.js';
 import { inboundGate } from '../../src/server/inbound-gate.js';
 import { withCorrelation } from '../../src/util/correlation.js';
+import { busyWebhookAnswer } from './busy.js';
+import type { BotIdentity } from './parse.js';
 import { parseUpdate, TELEGRAM_SECRET_HEADER, verifySecret } from './verify.js';
 
 /** Where Telegram delivers updates (fixed route). */
@@ -23,13 +25,16 @@ export interface TelegramWebhookOptions {
    * A failure to get the bot ready is a 503, so Telegram delivers it again.
    */
   preCheckout(update: Update): Promise<void>;
+  /** Who the bot is, once getMe has answered (no call is made for it here). */
+  identity?(): BotIdentity | undefined;
   readonly logger: Logger;
 }
 
 /**
  * `POST /telegram/webhook`: the secret token header is checked before the body is even read
  * (401 otherwise), then the update's shape, then it is enqueued as one `inbound` job whose id
- * is its `update_id` (a redelivery is the same job) and answered 200; the worker runs the bot.
+ * is its `update_id` (a redelivery is the same job) and answered 200 (with the busy note as a
+ * sendMessage when many updates are waiting); the worker runs the bot.
  * Pre-checkout queries are the exception: answered here, on a path no backlog can delay.
  */
 export async function registerTelegramWebhook(
@@ -63,8 +68,13 @@ export async function registerTelegramWebhook(
         );
         return reply.send({ ok: true });
       }
-      await options.inbound.enqueue('telegram', String(update.update_id), 'update', update);
-      return reply.send({ ok: true });
+      const { busy } = await options.inbound.enqueue('telegram', String(update.update_id), 'update', update);
+      // Many updates are waiting: the note goes in this answer, which Telegram carries out as a
+      // sendMessage of its own (https://core.telegram.org/bots/api#making-requests-when-getting-updates),
+      // so an overloaded service makes no extra call for it. Long polling has no answer to carry
+      // it: there the person sees the status card when the worker reaches their message.
+      const note = busy ? busyWebhookAnswer(update, options.identity?.()) : undefined;
+      return reply.send(note ?? { ok: true });
     },
   );
 }

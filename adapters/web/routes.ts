@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { busyView } from '../../bots/busy.js';
 import { type AttachmentRef, IMAGE_LIMITS } from '../../src/core/attachments.js';
 import type { ConversationHandler, ConversationResult } from '../../src/core/conversation.js';
 import type { InboundContext } from '../../src/core/inbound-handler.js';
@@ -46,12 +47,7 @@ export interface WebRouteOptions {
 /** How long a chat request waits for its answer before it says "queued" (the stream follows). */
 export const WEB_REPLY_WAIT_MS = 10_000;
 
-const BUSY: ReplyView = {
-  tone: 'info',
-  title: 'Queued',
-  text: 'Many requests are waiting right now: yours is queued and will be handled in turn, which may take a few minutes. The answer will appear here.',
-  ephemeral: true,
-};
+const BUSY: ReplyView = busyView();
 
 /**
  * How long an uploaded picture waits for its build: a build starts within minutes, but a long

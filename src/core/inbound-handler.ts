@@ -21,7 +21,7 @@ export interface InboundJobData {
   readonly correlationId: string;
   /** When the route accepted it (Unix ms). */
   readonly receivedAt: number;
-  /** The person was already told the queue is long and it will take a while. */
+  /** The queue was deep when it was taken (the acknowledgement said so, where there is one). */
   readonly busy?: boolean;
   /** W3C trace context of the request, so the job's spans join its trace (OpenTelemetry). */
   readonly trace?: Record<string, string> | undefined;

@@ -1,4 +1,7 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUSY_NOTE } from '../../bots/busy.js';
+import type { InboundJobData } from '../../src/core/inbound-handler.js';
 import type { Messenger } from '../../src/core/messenger.js';
 import type { ConversationRef, Platform } from '../../src/core/platform.js';
 import { SESSION_STATUSES } from '../../src/core/status.js';
@@ -30,6 +33,20 @@ export interface Delivery {
   /** The same bytes validly signed too long ago or too far ahead: a replay the timestamp catches. */
   replays?(): Attempt[];
 }
+
+/** One request exactly as the platform sends it: where, with which headers, which bytes. */
+export interface RawRequest {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/**
+ * Settings every driver starts its app with, so the backpressure cases can reach the bounds:
+ * the queue counts as deep past 3 waiting deliveries, and 4 requests in flight fill a process
+ * (above the 3 at once that the redelivery case sends).
+ */
+export const CONFORMANCE_ENV = { INBOUND_BUSY_DEPTH: '3', INBOUND_MAX_IN_FLIGHT: '4' } as const;
 
 /** A request that must be refused with `status`. */
 export interface Attempt {
@@ -66,6 +83,15 @@ export interface ConformanceDriver<P> {
   message(p: P, words: string): Delivery;
   /** The delivery the platform itself repeats (default: `message`). */
   redelivery?(p: P, words: string): Delivery;
+  /** The request `message(p, words)` sends, for holding it in flight. */
+  raw(p: P, words: string): RawRequest;
+  /**
+   * What becomes of a delivery refused with 503 + Retry-After because this process holds
+   * INBOUND_MAX_IN_FLIGHT requests: the platform delivers the same one again (`redelivery`,
+   * sent as `redelivery` or else `message` builds it), or it does not and the person sends it
+   * again, a new delivery (`sent-again`); `why` cites the platform's documentation.
+   */
+  readonly overloaded: { readonly comesBack: 'redelivery' | 'sent-again'; readonly why: string };
   /** Checks an accepted delivery's answer against what the platform requires. */
   expectAccepted(answer: Answer): void;
   /** Whether requests carry a signed timestamp (Slack, Discord), so a stale replay is refused. */
@@ -105,6 +131,53 @@ const RESULT_TIMEOUT_MS = 60_000;
 const BUILD_CASE_TIMEOUT_MS = RESULT_TIMEOUT_MS + 45_000;
 
 const isResult = (m: Seen) => /is ready/.test(m.text);
+
+/** A filler on the inbound queue: it only makes the queue deep, and is removed before any worker takes it. */
+const FILLER: InboundJobData = {
+  source: 'web',
+  kind: 'conformance-filler',
+  payload: null,
+  correlationId: 'conformance-filler',
+  receivedAt: 0,
+};
+
+/** A request sent all but its last byte: in flight (counted from its headers on) until `finish()`. */
+function hold(raw: RawRequest): { finish(): Promise<Answer> } {
+  const body = Buffer.from(raw.body);
+  const req = request(raw.url, {
+    method: 'POST',
+    headers: { ...raw.headers, 'content-length': String(body.length) },
+  });
+  let finishedAt = 0;
+  const answered = new Promise<Answer>((resolve, reject) => {
+    req.once('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.once('end', () => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) {
+          if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+        }
+        resolve({
+          status: res.statusCode ?? 0,
+          text: Buffer.concat(chunks).toString('utf8'),
+          headers,
+          // The platform sends its request whole: its deadline counts from the last byte.
+          ms: performance.now() - finishedAt,
+        });
+      });
+    });
+    req.once('error', reject);
+  });
+  req.write(body.subarray(0, -1));
+  return {
+    finish() {
+      finishedAt = performance.now();
+      req.end(body.subarray(-1));
+      return answered;
+    },
+  };
+}
 
 /** A view far past every platform's limits: long title, body, footer, many fields and buttons. */
 export function hugeView(marker: string): ReplyView {
@@ -380,6 +453,78 @@ export function adapterConformance<P>(driver: ConformanceDriver<P>): void {
           // Clock granularity of the two processes' timestamps: a few ms.
           expect(call.retriedAt! - call.limitedAt).toBeGreaterThanOrEqual(call.retryAfterMs - 20);
         }
+        await barrier();
+        expect((await driver.seen(p)).filter(isResult)).toHaveLength(1);
+        expect(await footprint(p)).toEqual({ user: true, sessions: 1, builds: 1 });
+      },
+      BUILD_CASE_TIMEOUT_MS,
+    );
+
+    it(
+      'when many requests are waiting, a delivery is still accepted and the person is told it will take a while',
+      async () => {
+        const p = await fresh('busy');
+        const queue = t.app.inbound.queue;
+        const fillers: string[] = [];
+        // Paused, the queue keeps every job waiting: more than INBOUND_BUSY_DEPTH of them make it deep.
+        await queue.pause();
+        try {
+          for (let i = 0; i <= t.config.INBOUND_BUSY_DEPTH; i++) {
+            const job = await queue.add(FILLER.kind, FILLER, { jobId: `conformance-filler-${people}-${i}` });
+            fillers.push(job.id ?? '');
+          }
+          await until('the routes to see the queue as deep', async () => t.app.inbound.busy);
+          driver.expectAccepted(await driver.message(p, 'a bookmark list for the busy test').send());
+        } finally {
+          for (const id of fillers) await queue.remove(id);
+          await queue.resume();
+        }
+        await until('the queue to be short again', async () => !t.app.inbound.busy);
+        await result(p);
+        await barrier();
+        const seen = await driver.seen(p);
+        // Told once, in the platform's own acknowledgement or reply, and then built once.
+        const told = seen.filter((m) => [m.text, ...m.before].some((x) => x.includes(BUSY_NOTE)));
+        expect(told, JSON.stringify(seen.map((m) => m.text))).toHaveLength(1);
+        expect(seen.filter(isResult)).toHaveLength(1);
+        expect(await footprint(p)).toEqual({ user: true, sessions: 1, builds: 1 });
+      },
+      BUILD_CASE_TIMEOUT_MS,
+    );
+
+    it(
+      `when this process holds its bound of requests in flight, the platform gets 503 with Retry-After and changes nothing; the delivery is then handled once (${driver.overloaded.comesBack}: ${driver.overloaded.why})`,
+      async () => {
+        const p = await fresh('overloaded');
+        const bound = t.config.INBOUND_MAX_IN_FLIGHT;
+        const words = 'a stopwatch for the overload test';
+        const make =
+          driver.overloaded.comesBack === 'redelivery'
+            ? (driver.redelivery ?? driver.message)
+            : driver.message;
+        const delivery = make.call(driver, p, words);
+        const held: { finish(): Promise<Answer> }[] = [];
+        let refused: Answer;
+        try {
+          for (let i = 0; i < bound; i++) held.push(hold(driver.raw(await fresh('held'), 'help')));
+          await until(
+            'the held requests to fill the bound',
+            async () => t.app.inbound.requestsInFlight === bound,
+          );
+          refused = await delivery.send();
+        } finally {
+          // The held requests finish and are taken as usual.
+          for (const a of await Promise.all(held.map((h) => h.finish()))) driver.expectAccepted(a);
+        }
+        expect(refused.status).toBe(503);
+        expect(refused.headers.get('retry-after')).toBe('1');
+        await barrier();
+        expect(await footprint(p)).toEqual({ user: false, sessions: 0, builds: 0 });
+        expect(await driver.seen(p)).toEqual([]);
+
+        const again = driver.overloaded.comesBack === 'redelivery' ? delivery : driver.message(p, words);
+        driver.expectAccepted(await again.send(2));
+        await result(p);
         await barrier();
         expect((await driver.seen(p)).filter(isResult)).toHaveLength(1);
         expect(await footprint(p)).toEqual({ user: true, sessions: 1, builds: 1 });

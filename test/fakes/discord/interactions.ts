@@ -19,6 +19,7 @@ export interface SendOptions {
 export interface SendResult {
   status: number;
   text: string;
+  headers: Headers;
   json: unknown;
   elapsedMs: number;
 }
@@ -62,7 +63,7 @@ export class FakeInteractions {
     } catch {
       json = undefined;
     }
-    return { status: res.status, text, json, elapsedMs: Date.now() - started };
+    return { status: res.status, text, headers: res.headers, json, elapsedMs: Date.now() - started };
   }
 
   /** Posts a registered interaction and applies Discord's rules to the app's answer. */

@@ -8,6 +8,7 @@ import {
   INTERACTION_ACK_DEADLINE_MS,
   MESSAGE_FLAGS,
   messageJson,
+  validateInteractionResponse,
   validateMessageBody,
 } from './state.js';
 
@@ -173,19 +174,8 @@ export function discordRoutes(fake: FakeDiscord): Route[] {
       if (!i || i.id !== params[0] || Date.now() - i.createdAt > INTERACTION_ACK_DEADLINE_MS)
         throw new ApiError(404, 10062, 'Unknown interaction');
       if (i.ack) throw new ApiError(400, 40060, 'Interaction has already been acknowledged.');
-      const b = body as { type?: unknown; data?: { flags?: number } };
-      const allowed = i.type === 3 ? [4, 5, 6, 7] : [4, 5];
-      if (typeof b.type !== 'number' || !allowed.includes(b.type)) {
-        throw new ApiError(400, 50035, 'Invalid Form Body', {
-          type: { _errors: [{ code: 'BASE_TYPE_CHOICES' }] },
-        });
-      }
-      if (b.type === 5 && (b.data?.flags ?? 0) & ~MESSAGE_FLAGS.ephemeral) {
-        throw new ApiError(400, 50035, 'Invalid Form Body', {
-          data: { flags: { _errors: [{ code: 'FLAGS' }] } },
-        });
-      }
-      fake.acknowledge(i, b.type, b.data ?? {}, 'callback');
+      const { type, data } = validateInteractionResponse(i.type, body);
+      fake.acknowledge(i, type, data, 'callback');
       return { status: 204 };
     },
   );

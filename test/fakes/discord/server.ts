@@ -21,6 +21,7 @@ import {
   MESSAGE_FLAGS,
   type MessageState,
   messageJson,
+  validateInteractionResponse,
   validateMessageBody,
 } from './state.js';
 
@@ -378,11 +379,18 @@ export class FakeDiscord {
       return;
     }
     if (i.ack) return;
-    const b = body as { type?: unknown; data?: { flags?: number } } | undefined;
-    if (status === 200 && typeof b?.type === 'number') {
-      this.acknowledge(i, b.type, b.data ?? {}, 'response');
-    } else {
+    if (status !== 200) {
       i.failed = `answered ${status} without acknowledging`;
+      return;
+    }
+    // The answer in the body is held to the same rules as the callback endpoint's; one Discord
+    // refuses leaves the person with "This interaction failed".
+    try {
+      const { type, data } = validateInteractionResponse(i.type, body);
+      this.acknowledge(i, type, data, 'response');
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      i.failed = `answered with an invalid response: ${e.message}`;
     }
   }
 

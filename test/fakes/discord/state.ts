@@ -115,6 +115,48 @@ export interface FakeInteraction {
 }
 
 export const MESSAGE_FLAGS = { ephemeral: 64, loading: 128 } as const;
+
+/**
+ * Flags an initial response may set. A deferred one (type 5) only EPHEMERAL; a message (type 4)
+ * only SUPPRESS_EMBEDS (1 << 2), EPHEMERAL (1 << 6), SUPPRESS_NOTIFICATIONS (1 << 12),
+ * IS_VOICE_MESSAGE (1 << 13) and IS_COMPONENTS_V2 (1 << 15)
+ * (https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-response-object-interaction-callback-data-structure).
+ */
+const CALLBACK_FLAGS: Readonly<Record<number, number>> = {
+  4: (1 << 2) | (1 << 6) | (1 << 12) | (1 << 13) | (1 << 15),
+  5: MESSAGE_FLAGS.ephemeral,
+};
+
+/**
+ * Checks an initial response (from the callback endpoint or in the HTTP answer) as Discord does.
+ * Types 6 and 7 are for component interactions only; a type 4 is a whole message and must hold
+ * something (https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-response-object-interaction-callback-type).
+ */
+export function validateInteractionResponse(
+  interactionType: number,
+  body: unknown,
+): { type: number; data: { flags?: number } & Record<string, unknown> } {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as {
+    type?: unknown;
+    data?: { flags?: number } & Record<string, unknown>;
+  };
+  const allowed = interactionType === 3 ? [4, 5, 6, 7] : [4, 5];
+  if (typeof b.type !== 'number' || !allowed.includes(b.type)) {
+    throw new ApiError(400, 50035, 'Invalid Form Body', {
+      type: { _errors: [{ code: 'BASE_TYPE_CHOICES' }] },
+    });
+  }
+  const data = b.data ?? {};
+  const flags = data.flags ?? 0;
+  const allowedFlags = CALLBACK_FLAGS[b.type];
+  if (allowedFlags !== undefined && flags & ~allowedFlags) {
+    throw new ApiError(400, 50035, 'Invalid Form Body', {
+      data: { flags: { _errors: [{ code: 'FLAGS' }] } },
+    });
+  }
+  if (b.type === 4) validateMessageBody(data, { requireSomething: true });
+  return { type: b.type, data };
+}
 /** An interaction must be acknowledged this soon after Discord sent it. */
 export const INTERACTION_ACK_DEADLINE_MS = 3000;
 /** Interaction tokens work this long. */

@@ -40,6 +40,14 @@ async function readParams(req: IncomingMessage, url: URL): Promise<Record<string
   return params;
 }
 
+/** The answer to one webhook delivery, as Telegram received it. */
+export interface WebhookAnswer {
+  readonly status: number;
+  readonly text: string;
+  readonly headers: Headers;
+  readonly ms: number;
+}
+
 function updateType(u: Update): string {
   return Object.keys(u).find((k) => k !== 'update_id') ?? '';
 }
@@ -55,6 +63,8 @@ export class FakeBotApi {
   url = '';
   /** Every webhook delivery the pusher made. */
   readonly pushes: { updateId: number; status: number; at: number }[] = [];
+  /** Methods run from webhook answers (also in `state.calls`, like any call). */
+  readonly answered: { method: string; at: number }[] = [];
   private server: Server | undefined;
   private poller: { res: ServerResponse; timer: NodeJS.Timeout; flush: () => void } | undefined;
   private pushTarget: { url: string; secret: string | undefined } | undefined;
@@ -132,50 +142,69 @@ export class FakeBotApi {
     } catch {
       return send(res, 400, { ok: false, error_code: 400, description: 'Bad Request: invalid JSON' });
     }
-    const now = Date.now();
-    const chatId = params.chat_id === undefined ? undefined : Number(params.chat_id);
-    const record = (status: number) =>
-      this.state.calls.push({
-        method,
-        status,
-        at: now,
-        body: params,
-        ...(chatId !== undefined ? { chatId } : {}),
-      });
-    const fault = this.state.faults.find((f) => f.method === method && f.times > 0);
-    if (fault) {
-      fault.times--;
-      if (fault.error.code === 429) {
-        this.state.limited.push({
-          method,
-          chatId,
-          retryAfter: fault.error.parameters?.retry_after ?? 1,
-          at: now,
-        });
-      }
-      record(fault.error.code);
-      return send(res, fault.error.code, envelope(fault.error));
-    }
+    const faulted = this.fault(method, params);
+    if (faulted) return send(res, faulted.status, faulted.body);
     if (method === 'getUpdates') {
-      record(200);
+      this.record(method, params, Date.now(), 200);
       return this.getUpdates(params, res);
     }
+    const { status, body } = this.invoke(method, params);
+    send(res, status, body);
+  }
+
+  /** The answer the test set for the next call of this method (see `failNext`), if any. */
+  private fault(
+    method: string,
+    params: Record<string, unknown>,
+  ): { status: number; body: unknown } | undefined {
+    const fault = this.state.faults.find((f) => f.method === method && f.times > 0);
+    if (!fault) return undefined;
+    const now = Date.now();
+    fault.times--;
+    if (fault.error.code === 429) {
+      const chatId = params.chat_id === undefined ? undefined : Number(params.chat_id);
+      this.state.limited.push({
+        method,
+        chatId,
+        retryAfter: fault.error.parameters?.retry_after ?? 1,
+        at: now,
+      });
+    }
+    this.record(method, params, now, fault.error.code);
+    return { status: fault.error.code, body: envelope(fault.error) };
+  }
+
+  private record(method: string, params: Record<string, unknown>, at: number, status: number): void {
+    const chatId = params.chat_id === undefined ? undefined : Number(params.chat_id);
+    this.state.calls.push({ method, status, at, body: params, ...(chatId !== undefined ? { chatId } : {}) });
+  }
+
+  /**
+   * One Bot API method, as a request to `/bot<token>/<method>` runs it (and as Telegram runs one
+   * returned in a webhook answer): the method's rules, and the call log.
+   */
+  private invoke(method: string, params: Record<string, unknown>): { status: number; body: unknown } {
+    const now = Date.now();
     const fn = METHODS[method];
     if (!fn) {
-      record(404);
-      return send(res, 404, { ok: false, error_code: 404, description: 'Not Found: method not found' });
+      this.record(method, params, now, 404);
+      return {
+        status: 404,
+        body: { ok: false, error_code: 404, description: 'Not Found: method not found' },
+      };
     }
+    let result: unknown;
     try {
-      const result = fn(this.state, params, now);
-      record(200);
-      send(res, 200, { ok: true, result });
+      result = fn(this.state, params, now);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      record(e.code);
-      send(res, e.code, envelope(e));
+      this.record(method, params, now, e.code);
+      return { status: e.code, body: envelope(e) };
     }
+    this.record(method, params, now, 200);
     if (method === 'answerPreCheckoutQuery')
       this.preCheckoutWaiters.get(String(params.pre_checkout_query_id))?.();
+    return { status: 200, body: { ok: true, result } };
   }
 
   private getUpdates(p: Record<string, unknown>, res: ServerResponse): void {
@@ -249,18 +278,52 @@ export class FakeBotApi {
 
   /** POSTs one update as Telegram's webhook delivery does; `secret: null` leaves the header out. */
   async push(update: Update, options: { secret?: string | null; body?: string } = {}): Promise<number> {
+    const answer = await this.pushBody(options.body ?? JSON.stringify(update), options);
+    this.pushes.push({ updateId: update.update_id, status: answer.status, at: Date.now() });
+    return answer.status;
+  }
+
+  /**
+   * POSTs these bytes to the webhook as a delivery, and then does what Telegram does with the
+   * answer: a 2xx whose JSON or form body names a `method` has that method run on the bot's
+   * behalf, its result and any error dropped ("It's not possible to know that such a request
+   * was successful or get its result"; method names are case-insensitive:
+   * https://core.telegram.org/bots/api#making-requests-when-getting-updates). Returns the answer
+   * as the delivery got it, `ms` from sending to its end.
+   */
+  async pushBody(body: string, options: { secret?: string | null } = {}): Promise<WebhookAnswer> {
     const target = this.pushTarget;
     if (!target) throw new Error('pushTo() first');
     const secret = options.secret === undefined ? target.secret : options.secret;
+    const started = performance.now();
     const res = await fetch(target.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(secret ? { [SECRET_HEADER]: secret } : {}) },
-      body: options.body ?? JSON.stringify(update),
+      body,
       signal: AbortSignal.timeout(30_000),
     });
-    await res.arrayBuffer();
-    this.pushes.push({ updateId: update.update_id, status: res.status, at: Date.now() });
-    return res.status;
+    const text = await res.text();
+    const answer = { status: res.status, text, headers: res.headers, ms: performance.now() - started };
+    if (res.ok) this.runAnswer(res.headers.get('content-type') ?? '', text);
+    return answer;
+  }
+
+  private runAnswer(contentType: string, text: string): void {
+    let params: Record<string, unknown>;
+    try {
+      if (contentType.startsWith('application/json')) params = JSON.parse(text) as Record<string, unknown>;
+      else if (contentType.startsWith('application/x-www-form-urlencoded'))
+        params = Object.fromEntries(new URLSearchParams(text));
+      else return; // multipart answers are not used by SpawnAI; this fake does not read them
+    } catch {
+      return;
+    }
+    if (typeof params !== 'object' || params === null || typeof params.method !== 'string') return;
+    const wanted = params.method.toLowerCase();
+    const method = Object.keys(METHODS).find((m) => m.toLowerCase() === wanted) ?? params.method;
+    const { method: _method, ...rest } = params;
+    this.answered.push({ method, at: Date.now() });
+    if (!this.fault(method, rest)) this.invoke(method, rest);
   }
 
   /** Hands an update to the bot: pushed to the webhook when one is targeted, else kept for getUpdates. */

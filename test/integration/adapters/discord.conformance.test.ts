@@ -1,5 +1,10 @@
 import { expect } from 'vitest';
-import { type Attempt, adapterConformance, type Delivery } from '../../contract/adapter-conformance.js';
+import {
+  type Attempt,
+  adapterConformance,
+  CONFORMANCE_ENV,
+  type Delivery,
+} from '../../contract/adapter-conformance.js';
 import {
   type DiscordWorld,
   type Embed,
@@ -28,7 +33,7 @@ const forced: { pattern: RegExp; retryAfterS: number }[] = [];
 const answer = (r: SendResult) => ({
   status: r.status,
   text: r.text,
-  headers: new Headers(),
+  headers: r.headers,
   ms: r.elapsedMs,
 });
 
@@ -97,7 +102,7 @@ adapterConformance<Person>({
   platform: 'discord',
   async start() {
     w = await startDiscordWorld({
-      env: { FREE_LIVE_SESSIONS: '50', OFFLINE_BUILD_STEP_MS: '100' },
+      env: { FREE_LIVE_SESSIONS: '50', OFFLINE_BUILD_STEP_MS: '100', ...CONFORMANCE_ENV },
       postgres: true,
     });
     return w.t;
@@ -111,6 +116,17 @@ adapterConformance<Person>({
   // Discord accounts are global: identities carry no guild.
   identity: (p) => ({ teamId: '', userId: p.user.id }),
   message: interaction,
+  raw(p, words) {
+    const body = JSON.stringify(w.fake.signer.command(p.user, p.dm.id, words).payload);
+    return { url: w.fake.signer.target, headers: w.fake.signer.headersFor(body), body };
+  },
+  overloaded: {
+    comesBack: 'sent-again',
+    // An interaction must be answered within 3 s, after which its token is invalid, and Discord
+    // never sends it again: the person sees it failed and runs the command again, a new
+    // interaction (https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-callback).
+    why: 'Discord never delivers an interaction again; the person runs the command again',
+  },
   expectAccepted(a) {
     // Either the answer is in the response body (200 with a callback type), or it went to the
     // callback endpoint and the request gets 202 without a body

@@ -3,7 +3,9 @@ import {
   type Answer,
   type Attempt,
   adapterConformance,
+  CONFORMANCE_ENV,
   type Delivery,
+  type Seen,
 } from '../../contract/adapter-conformance.js';
 import { blockProblem } from '../../fakes/slack/blocks.js';
 import {
@@ -26,6 +28,8 @@ const SLACK_TEXT_MAX = 40_000;
 
 let h: SlackHarness;
 let ids = 0;
+/** The messages slash commands were answered with, by the person who typed them. */
+const acks = new Map<string, Seen[]>();
 
 const answer = (r: SignedResponse): Answer => ({
   status: r.status,
@@ -79,7 +83,7 @@ const FORM = 'application/x-www-form-urlencoded';
 adapterConformance<Person>({
   platform: 'slack',
   async start() {
-    h = await startSlackApp({ FREE_LIVE_SESSIONS: '50', OFFLINE_BUILD_STEP_MS: '100' });
+    h = await startSlackApp({ FREE_LIVE_SESSIONS: '50', OFFLINE_BUILD_STEP_MS: '100', ...CONFORMANCE_ENV });
     return h.t;
   },
   stop: () => h.stop(),
@@ -95,7 +99,39 @@ adapterConformance<Person>({
       channel: p.channel,
       text: words,
     });
-    return signedDelivery(new URLSearchParams(fields).toString(), FORM, false);
+    const delivery = signedDelivery(new URLSearchParams(fields).toString(), FORM, false);
+    return {
+      ...delivery,
+      // Slack shows the message a slash command is answered with to the person who typed it
+      // (ephemeral unless response_type is in_channel;
+      // https://docs.slack.dev/tools/java-slack-sdk/guides/slash-commands).
+      async send(attempt) {
+        const a = await delivery.send(attempt);
+        const type = a.headers.get('content-type') ?? '';
+        if (a.status === 200 && type.startsWith('application/json')) {
+          const { text } = JSON.parse(a.text) as { text?: unknown };
+          if (typeof text === 'string') {
+            const list = acks.get(p.user) ?? [];
+            list.push({ id: `ack-${list.length}`, text, before: [] });
+            acks.set(p.user, list);
+          }
+        }
+        return a;
+      },
+    };
+  },
+  raw(p, words) {
+    const body = new URLSearchParams(
+      slashCommand(h.fake, { teamId: ACME.teamId, user: p.user, channel: p.channel, text: words }),
+    ).toString();
+    return { url: h.fake.signer.targetUrl, headers: h.fake.signer.headers(body, FORM), body };
+  },
+  overloaded: {
+    comesBack: 'redelivery',
+    // Events answered with a 5xx are sent again, with X-Slack-Retry-Num
+    // (https://docs.slack.dev/apis/events-api/#retries); slash commands are not, so the case
+    // uses the driver's redelivery (an app mention).
+    why: 'Slack retries an event that got a 5xx',
   },
   redelivery(p, words) {
     const { envelope } = appMention(h.fake, {
@@ -197,7 +233,7 @@ adapterConformance<Person>({
         text: `${String(r.body.text ?? '')}\n${blocksText((r.body.blocks as Record<string, unknown>[]) ?? [])}`,
         before: [],
       }));
-    return [...posted, ...ephemeral, ...responses];
+    return [...posted, ...ephemeral, ...responses, ...(acks.get(p.user) ?? [])];
   },
   conversation: (p) => ({ platform: 'slack', teamId: ACME.teamId, channelId: p.channel }),
   limit: {

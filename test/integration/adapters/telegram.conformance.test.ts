@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { adapterConformance, type Delivery } from '../../contract/adapter-conformance.js';
+import { adapterConformance, CONFORMANCE_ENV, type Delivery } from '../../contract/adapter-conformance.js';
 import { type FakeChat, type FakeUser, SECRET_HEADER } from '../../fakes/telegram/server.js';
 import { SECRET, startTelegram, type TelegramHarness, textUpdate } from '../telegram/harness.js';
 import { post } from './post.js';
@@ -14,11 +14,13 @@ const webhook = () => `${h.t.url}/telegram/webhook`;
 const json = { 'content-type': 'application/json' };
 const signed = { ...json, [SECRET_HEADER]: SECRET };
 
-/** An update from this person, as Telegram would deliver it (the same bytes every time). */
+/**
+ * An update from this person, as Telegram would deliver it (the same bytes every time), through
+ * the fake's webhook pusher: it carries out a method the answer names, as Telegram does.
+ */
 function delivery(p: Person, text: string): Delivery {
   const body = JSON.stringify(textUpdate(h.fake, p.chat, p.user, text));
-  const withSecret = (secret: string | null) => () =>
-    post(webhook(), { ...json, ...(secret === null ? {} : { [SECRET_HEADER]: secret }) }, body);
+  const withSecret = (secret: string | null) => () => h.fake.pushBody(body, { secret });
   return {
     send: withSecret(SECRET),
     forgeries: () => [
@@ -33,7 +35,11 @@ function delivery(p: Person, text: string): Delivery {
 adapterConformance<Person>({
   platform: 'telegram',
   async start() {
-    h = await startTelegram('webhook', { FREE_LIVE_SESSIONS: '50', OFFLINE_BUILD_STEP_MS: '100' });
+    h = await startTelegram('webhook', {
+      FREE_LIVE_SESSIONS: '50',
+      OFFLINE_BUILD_STEP_MS: '100',
+      ...CONFORMANCE_ENV,
+    });
     return h.t;
   },
   stop: () => h.stop(),
@@ -43,6 +49,15 @@ adapterConformance<Person>({
   },
   identity: (p) => ({ teamId: '', userId: String(p.user.id) }),
   message: (p, words) => delivery(p, `/spawn ${words}`),
+  raw: (p, words) => ({
+    url: webhook(),
+    headers: signed,
+    body: JSON.stringify(textUpdate(h.fake, p.chat, p.user, `/spawn ${words}`)),
+  }),
+  overloaded: {
+    comesBack: 'redelivery',
+    why: 'Telegram repeats a delivery answered with anything but 2xx (https://core.telegram.org/bots/api#setwebhook)',
+  },
   expectAccepted(answer) {
     // Telegram repeats a delivery that did not get a 2xx, and gives up after some attempts
     // (https://core.telegram.org/bots/api#setwebhook): a handled update is a 2xx.

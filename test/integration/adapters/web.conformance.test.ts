@@ -5,6 +5,7 @@ import {
   type Answer,
   type Attempt,
   adapterConformance,
+  CONFORMANCE_ENV,
   type Seen,
 } from '../../contract/adapter-conformance.js';
 import { startTestApp, type TestApp } from '../../helpers/app.js';
@@ -109,7 +110,7 @@ async function send(p: Person, body: string, cookie: string | null = p.cookie): 
 adapterConformance<Person>({
   platform: 'web',
   async start() {
-    t = await startTestApp({ FREE_LIVE_SESSIONS: '50', OFFLINE_BUILD_STEP_MS: '100' });
+    t = await startTestApp({ FREE_LIVE_SESSIONS: '50', OFFLINE_BUILD_STEP_MS: '100', ...CONFORMANCE_ENV });
     return t;
   },
   async stop() {
@@ -154,6 +155,20 @@ adapterConformance<Person>({
         ),
       ],
     };
+  },
+  raw: (p, words) => ({
+    url: `${t.url}/api/web/messages`,
+    headers: headers(p.cookie),
+    body: JSON.stringify({
+      text: `/spawn ${words}`,
+      clientId: `c${Math.random().toString(36).slice(2, 14)}`,
+    }),
+  }),
+  overloaded: {
+    comesBack: 'sent-again',
+    // Our page shows the 503's message ("try again shortly") and sends nothing by itself; the
+    // person's next send is a new message with its own clientId.
+    why: 'the page shows the refusal and the person sends the message again',
   },
   expectAccepted(a) {
     // Our own page: 202 when a build was queued, 200 for every other answer, always JSON.
