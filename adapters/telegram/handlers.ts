@@ -6,7 +6,6 @@ import type { ConversationHandler } from '../../src/core/conversation.js';
 import { currentInbound } from '../../src/core/inbound-handler.js';
 import type { IncomingMessage } from '../../src/core/incoming.js';
 import type { ConversationRef } from '../../src/core/platform.js';
-import type { Repos } from '../../src/db/repos/index.js';
 import { describeError, isSpawnError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { jobIdFor } from '../../src/queue/jobs.js';
@@ -24,13 +23,13 @@ import {
   startsNewApp,
   toIncomingMessage,
 } from './parse.js';
-import type { Say, StarsPayments } from './payments.js';
+import type { Say, StarsPayments, TelegramRepos } from './payments.js';
 import { parseCallbackData, purchaseOf, summaryOf } from './render.js';
 import type { ThreadMap } from './threads.js';
 
 export interface HandlerDeps {
   conversation: ConversationHandler;
-  repos: Repos;
+  repos: TelegramRepos;
   /** Answers to callback and pre-checkout queries (short timeouts). */
   api: Api;
   say: Say;

@@ -2,7 +2,6 @@ import type { Update } from 'grammy/types';
 import type { BillingService } from '../../src/billing/service.js';
 import type { Config } from '../../src/config/index.js';
 import type { ConversationHandler } from '../../src/core/conversation.js';
-import type { Repos } from '../../src/db/repos/index.js';
 import { describeError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { InboundQueue } from '../../src/queue/inbound.js';
@@ -17,6 +16,7 @@ import { createHandlers, createSay } from './handlers.js';
 import { createTelegramMessenger, type TelegramMessenger } from './messenger.js';
 import { defaultPacing, TelegramBudget, type TelegramPacing } from './pacing.js';
 import { InvoicePayloads } from './payload.js';
+import type { TelegramRepos } from './payments.js';
 import { createStarsPayments } from './payments.js';
 import { registerTelegramWebhook } from './routes.js';
 import { ThreadMap } from './threads.js';
@@ -54,7 +54,7 @@ export interface TelegramServices {
   /** A message Telegram asked us to hold back is sent later from the queue. */
   readonly queues: Queues;
   /** The owner rule, and the Stars purchases (granted in one transaction). */
-  readonly repos: Repos;
+  readonly repos: TelegramRepos;
   /** Plans and prices, when Telegram sells them for Stars. */
   readonly billing?: BillingService;
 }

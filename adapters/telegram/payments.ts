@@ -1,5 +1,6 @@
 import type { Api } from 'grammy';
 import type { PreCheckoutQuery, SuccessfulPayment, User } from 'grammy/types';
+import type { OwnerLookup } from '../../bots/owner.js';
 import { applyGrant, type GrantNotice } from '../../src/billing/grants.js';
 import { effectivePlan, PLAN_LABEL } from '../../src/billing/plans.js';
 import type { BillingService } from '../../src/billing/service.js';
@@ -19,6 +20,9 @@ import { type InvoicePayloads, type StarsOrder, TELEGRAM_INVOICE_TTL_MS } from '
 import { clip } from './render.js';
 
 /** Telegram cancels a purchase whose pre-checkout query is not answered within this. */
+/** What Telegram reads and writes of the database: owners, and Stars purchases in one transaction. */
+export type TelegramRepos = OwnerLookup & Pick<Repos, 'users' | 'sessions' | 'transaction'>;
+
 export const TELEGRAM_PRE_CHECKOUT_DEADLINE_MS = 10_000;
 /** Our own budget for checking an order, well inside Telegram's deadline (the answer still has to travel). */
 export const PRE_CHECKOUT_CHECK_MS = 5_000;
@@ -33,7 +37,7 @@ export type Say = (conversation: ConversationRef, view: ReplyView, key: string) 
 
 export interface StarsDeps {
   billing: BillingService;
-  repos: Repos;
+  repos: TelegramRepos;
   config: Pick<Config, 'CREDITS_PER_PACK' | 'EXTEND_HOURS'>;
   api: Api;
   messenger: TelegramMessenger;
