@@ -72,9 +72,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  */
 export function parseForm(text: string): Record<string, string> {
   const fields = parseQuery(text, '&', '=', { maxKeys: 0 });
-  return Object.fromEntries(
-    Object.entries(fields).map(([k, v]) => [k, Array.isArray(v) ? (v.at(-1) ?? '') : (v ?? '')]),
-  );
+  const form: Record<string, string> = {};
+  for (const key of Object.keys(fields)) {
+    const v = fields[key];
+    const value = Array.isArray(v) ? (v.at(-1) ?? '') : (v ?? '');
+    // An own field, never the object's prototype.
+    if (key === '__proto__')
+      Object.defineProperty(form, key, { value, enumerable: true, writable: true, configurable: true });
+    else form[key] = value;
+  }
+  return form;
 }
 
 /**
