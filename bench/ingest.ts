@@ -16,7 +16,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
@@ -105,6 +105,16 @@ async function startSink(): Promise<{ url: string; replies: Map<string, number>;
   return { url: `http://127.0.0.1:${port}`, replies, server };
 }
 
+/** Clock ticks per second of /proc's CPU times (USER_HZ). */
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat; [0] here is field 3.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
 function rssMb(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -125,6 +135,8 @@ interface Load {
   timeouts: number;
   peakRssMb: number;
   sent: number;
+  /** CPU time the server process used per acknowledged request, in ms. */
+  cpuMsPerRequest: number;
 }
 
 /** One autocannon run; each request takes the next signed command. */
@@ -134,6 +146,7 @@ async function load(url: string, pid: number, signed: Signed[], seconds: number)
   const sampler = setInterval(() => {
     peak = Math.max(peak, rssMb(pid));
   }, 200);
+  const cpuBefore = cpuMs(pid);
   const result = await autocannon({
     url: `${url}/slack/events`,
     connections: CONNECTIONS,
@@ -148,6 +161,7 @@ async function load(url: string, pid: number, signed: Signed[], seconds: number)
       },
     ],
   });
+  const cpu = cpuMs(pid) - cpuBefore;
   clearInterval(sampler);
   peak = Math.max(peak, rssMb(pid));
   if (next > signed.length) throw new Error(`ran out of signed requests (${next} > ${signed.length})`);
@@ -162,6 +176,7 @@ async function load(url: string, pid: number, signed: Signed[], seconds: number)
     timeouts: result.timeouts,
     peakRssMb: peak,
     sent: next,
+    cpuMsPerRequest: Math.round((cpu / Math.max(1, result['2xx'])) * 1000) / 1000,
   };
 }
 
@@ -285,6 +300,8 @@ interface Round {
   peer: Load;
   spawnai: Load;
   ratio: number;
+  /** The peer's CPU per request over ours: how much less work each request costs us. */
+  cpuRatio: number;
   outcome: Outcome;
 }
 
@@ -378,9 +395,12 @@ async function main(): Promise<void> {
         peer: peerLoad,
         spawnai: ours,
         ratio: Math.round((ours.reqPerSec / Math.max(1, peerLoad.reqPerSec)) * 100) / 100,
+        cpuRatio: Math.round((peerLoad.cpuMsPerRequest / Math.max(0.001, ours.cpuMsPerRequest)) * 100) / 100,
         outcome,
       };
-      process.stdout.write(`  ${JSON.stringify({ ratio: round.ratio, outcome })}\n`);
+      process.stdout.write(
+        `  ${JSON.stringify({ ratio: round.ratio, cpuRatio: round.cpuRatio, outcome })}\n`,
+      );
       rounds.push(round);
     }
   } finally {
@@ -402,6 +422,9 @@ async function main(): Promise<void> {
     'ingest',
     {
       setup: {
+        // autocannon, Redis and the server share these: the load generator's CPU per request
+        // is part of every rate measured here, hence cpuMsPerRequest beside it.
+        cpus: availableParallelism(),
         connections: CONNECTIONS,
         warmupSeconds: WARMUP_S,
         durationSeconds: DURATION_S,
@@ -417,6 +440,7 @@ async function main(): Promise<void> {
     },
     {
       ratios: rounds.map((r) => `${r.database}:${r.ratio}`),
+      cpuRatios: rounds.map((r) => `${r.database}:${r.cpuRatio}`),
       p99Ms: rounds.map((r) => r.spawnai.p99Ms),
       lost: rounds.map((r) => r.outcome.lost),
       met,
