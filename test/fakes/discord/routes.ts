@@ -164,6 +164,10 @@ export function discordRoutes(fake: FakeDiscord): Route[] {
     },
   );
 
+  // Create Interaction Response: answered within 3 s of the interaction, once (a second answer
+  // is 40060), and 204 without ?with_response; the body's rules are validateInteractionResponse's
+  // (https://discord.com/developers/docs/interactions/receiving-and-responding#create-interaction-response,
+  // error codes: https://discord.com/developers/docs/topics/opcodes-and-status-codes#json-json-error-codes).
   route(
     'POST',
     /^\/interactions\/(\d+)\/([\w.-]+)\/callback$/,
