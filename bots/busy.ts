@@ -19,3 +19,16 @@ export function busyView(): ReplyView {
     ephemeral: true,
   };
 }
+
+/**
+ * What a person is told when this process held too many requests to take theirs, on platforms
+ * that never deliver a refused request again (a Slack slash command, a Discord interaction):
+ * nothing was queued, so they have to send it again.
+ */
+export const TOO_BUSY_NOTE =
+  'SpawnAI is too busy to take this right now, so nothing was started. Please send it again in a minute.';
+
+/** The "too busy" note as a card only its person sees. */
+export function tooBusyView(): ReplyView {
+  return { tone: 'error', title: 'Too busy', text: TOO_BUSY_NOTE, ephemeral: true };
+}

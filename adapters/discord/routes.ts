@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { busyView } from '../../bots/busy.js';
+import { busyView, tooBusyView } from '../../bots/busy.js';
 import { failureView } from '../../bots/failure.js';
 import type { ConversationHandler } from '../../src/core/conversation.js';
 import type { InboundContext } from '../../src/core/inbound-handler.js';
@@ -10,7 +10,7 @@ import { isSpawnError, SpawnError } from '../../src/errors.js';
 import { retry } from '../../src/lib/retry.js';
 import type { Logger } from '../../src/log.js';
 import type { InboundQueue } from '../../src/queue/inbound.js';
-import { inboundGate } from '../../src/server/inbound-gate.js';
+import { admissionOf, inboundGate } from '../../src/server/inbound-gate.js';
 import { isBuildRequest, type ParsedInteraction, parseInteraction } from './parse.js';
 import { interactionResponseBody } from './render.js';
 import {
@@ -229,6 +229,20 @@ export async function registerInteractionRoute(
     const interaction = parseInteraction(body, deps.applicationId);
     if (interaction.kind === 'ping')
       return reply.status(200).type('application/json').send({ type: CALLBACK.pong });
+    if (admissionOf(request) === 'told') {
+      // Over this process's bound: Discord never sends an interaction again, so rather than a
+      // bare 503 ("This interaction failed") its person is told, privately, to send it again.
+      logger.warn(
+        { interactionId: interaction.id },
+        'discord interaction over the in-flight bound; told to send it again',
+      );
+      const tooBusy: InitialResponse = {
+        type: CALLBACK.channelMessage,
+        ephemeral: true,
+        view: tooBusyView(),
+      };
+      return reply.status(200).type('application/json').send(interactionResponseBody(tooBusy));
+    }
 
     // Read from the depth the process last looked at: no Redis call for it on this path.
     const response = initialResponseFor(interaction, inbound.busy);
@@ -276,7 +290,10 @@ export async function registerInteractionRoute(
     );
     scope.post(
       DISCORD_INTERACTIONS_PATH,
-      { bodyLimit: DISCORD_INTERACTION_BODY_LIMIT_BYTES, onRequest: inboundGate(inbound) },
+      {
+        bodyLimit: DISCORD_INTERACTION_BODY_LIMIT_BYTES,
+        onRequest: inboundGate(inbound, { tellWhenFull: true }),
+      },
       handle,
     );
   });

@@ -1,8 +1,8 @@
-import { BUSY_NOTE } from '../../bots/busy.js';
+import { BUSY_NOTE, TOO_BUSY_NOTE } from '../../bots/busy.js';
 import { ACCOUNT_WORDS, SUBCOMMANDS } from '../../bots/commands.js';
 import { SpawnError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
-import type { InboundQueue } from '../../src/queue/inbound.js';
+import { type Admission, INBOUND_RETRY_AFTER_MS, type InboundQueue } from '../../src/queue/inbound.js';
 import {
   type BlockActions,
   classifySlackBody,
@@ -80,6 +80,8 @@ export interface SlackRequest {
   readonly contentType: string | undefined;
   readonly timestamp: string | undefined;
   readonly signature: string | undefined;
+  /** `told`: over this process's bound of requests in flight; nothing may be queued. */
+  readonly admission?: Admission;
 }
 
 const EMPTY: SlackAnswer = { status: 200, body: '' };
@@ -139,6 +141,18 @@ export function createSlackIngest(options: {
     }
     const work = deliveryOf(parsed);
     if (!work) return EMPTY;
+    if (request.admission === 'told') {
+      // Slack retries an event that got a 5xx (https://docs.slack.dev/apis/events-api/#retries)
+      // but never a slash command: its person is told, in its ephemeral answer, to send it again.
+      if (work.delivery.kind !== 'command') {
+        throw new SpawnError('ERR_OVERLOADED', undefined, { retryAfterMs: INBOUND_RETRY_AFTER_MS });
+      }
+      logger.warn({ triggerId: work.id }, 'slack command over the in-flight bound; told to send it again');
+      return {
+        status: 200,
+        body: { response_type: 'ephemeral', text: `:hourglass_flowing_sand: ${TOO_BUSY_NOTE}` },
+      };
+    }
     if (work.delivery.kind === 'command') {
       const { command } = work.delivery;
       const ack = commandAck(command, inbound.busy, postable(command.team_id, command.channel_id));

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { InboundQueue } from '../../src/queue/inbound.js';
-import { inboundGate } from '../../src/server/inbound-gate.js';
+import type { Admission, InboundQueue } from '../../src/queue/inbound.js';
+import { admissionOf, inboundGate } from '../../src/server/inbound-gate.js';
 import { SLACK_EVENTS_PATH, type SlackIngest, slackErrorHeaders } from './ingest.js';
 
 function header(headers: FastifyRequest['headers'], name: string): string | undefined {
@@ -18,18 +18,21 @@ export async function registerSlackRoutes(
   options: { ingest: SlackIngest; inbound: InboundQueue; bodyLimit: number },
 ): Promise<void> {
   const { ingest, inbound } = options;
-  const handle = (rawBody: Buffer, headers: FastifyRequest['headers']) =>
+  const handle = (rawBody: Buffer, headers: FastifyRequest['headers'], admission: Admission) =>
     ingest({
       rawBody,
       contentType: header(headers, 'content-type'),
       timestamp: header(headers, 'x-slack-request-timestamp'),
       signature: header(headers, 'x-slack-signature'),
+      admission,
     });
+  // Slack never sends a slash command again: one over the bound is told so (see ingest).
+  const gate = { tellWhenFull: true };
   server.fastPaths.register(SLACK_EVENTS_PATH, {
     bodyLimit: options.bodyLimit,
-    admit: () => inbound.acquire(),
-    done: () => inbound.release(),
-    handle: ({ rawBody, headers }) => handle(rawBody, headers),
+    admit: () => inbound.acquire(gate),
+    done: (admission) => inbound.release(admission),
+    handle: ({ rawBody, headers }, admission) => handle(rawBody, headers, admission),
     errorHeaders: slackErrorHeaders,
   });
   await server.register(async (scope) => {
@@ -44,9 +47,13 @@ export async function registerSlackRoutes(
     });
     scope.post(
       SLACK_EVENTS_PATH,
-      { bodyLimit: options.bodyLimit, onRequest: inboundGate(inbound) },
+      { bodyLimit: options.bodyLimit, onRequest: inboundGate(inbound, gate) },
       async (request, reply) => {
-        const answer = await handle(request.rawBody ?? Buffer.alloc(0), request.headers);
+        const answer = await handle(
+          request.rawBody ?? Buffer.alloc(0),
+          request.headers,
+          admissionOf(request),
+        );
         if (typeof answer.body === 'string') return reply.type('text/plain').send(answer.body);
         return reply.status(answer.status).send(answer.body);
       },

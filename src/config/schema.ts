@@ -148,7 +148,10 @@ export const VARS = {
     2048,
     1,
     1_000_000,
-    s('service', 'Webhook requests being enqueued at once per web process; beyond it, 503 + Retry-After'),
+    s(
+      'service',
+      'Webhook requests being enqueued at once per web process; beyond it, 503 + Retry-After (a Slack slash command or Discord interaction, never sent again, is told to send it again)',
+    ),
   ),
   // Slack retries within about 6 minutes, Telegram within the hour; Stripe's 3 days of retries
   // are deduplicated by the event id in the database as well.

@@ -23,6 +23,18 @@ export const INBOUND_DEPTH_POLL_MS = 500;
 export const INBOUND_ENQUEUE_TIMEOUT_MS = 2_000;
 /** What a 503 for too many requests in flight asks the platform to wait. */
 export const INBOUND_RETRY_AFTER_MS = 1_000;
+/**
+ * Beyond the bound, this share of it more may still be read and verified, only to be answered
+ * "too busy, send it again" by platforms that never deliver a refused request again (a Slack
+ * slash command, a Discord interaction): a bare 503 shows their person an error and no reason.
+ */
+export const INBOUND_OVERFLOW_SHARE = 0.25;
+
+/**
+ * How a request was let in: `taken` to be queued as usual, `told` over the bound, to be
+ * verified and answered "too busy" without queueing anything.
+ */
+export type Admission = 'taken' | 'told';
 const INBOUND_BACKOFF_MS = 500;
 const KEEP_FAILED_S = 7 * 24 * 3600;
 
@@ -41,6 +53,7 @@ export interface Enqueued {
 export class InboundQueue {
   readonly queue: Queue<InboundJobData>;
   private inFlight = 0;
+  private toldInFlight = 0;
   private depth = 0;
   private watcher: NodeJS.Timeout | undefined;
   private closed = false;
@@ -79,22 +92,40 @@ export class InboundQueue {
 
   /**
    * Counts a request in flight until `release`; throws ERR_OVERLOADED (503 + Retry-After, which
-   * Slack, Telegram and Stripe deliver again) when this process already holds its bound.
+   * Slack, Telegram and Stripe deliver again) when this process already holds its bound. With
+   * `tellWhenFull`, a request over the bound is let in as `told` while the overflow share has
+   * room: the route verifies it and answers that it was not taken.
    */
-  acquire(): void {
-    if (this.inFlight >= this.settings.maxInFlight) {
-      throw new SpawnError('ERR_OVERLOADED', undefined, { retryAfterMs: INBOUND_RETRY_AFTER_MS });
+  acquire(options: { tellWhenFull?: boolean } = {}): Admission {
+    if (this.inFlight < this.settings.maxInFlight) {
+      this.inFlight++;
+      return 'taken';
     }
-    this.inFlight++;
+    if (options.tellWhenFull && this.toldInFlight < this.toldBound) {
+      this.toldInFlight++;
+      return 'told';
+    }
+    throw new SpawnError('ERR_OVERLOADED', undefined, { retryAfterMs: INBOUND_RETRY_AFTER_MS });
   }
 
-  release(): void {
-    this.inFlight--;
+  release(admission: Admission): void {
+    if (admission === 'told') this.toldInFlight--;
+    else this.inFlight--;
   }
 
   /** Requests this process holds right now (read by tests that fill the bound on purpose). */
   get requestsInFlight(): number {
     return this.inFlight;
+  }
+
+  /** Requests over the bound being told "too busy" right now. */
+  get requestsTold(): number {
+    return this.toldInFlight;
+  }
+
+  /** How many requests over the bound may be told "too busy" at once. */
+  get toldBound(): number {
+    return Math.max(1, Math.ceil(this.settings.maxInFlight * INBOUND_OVERFLOW_SHARE));
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isSpawnError, SpawnError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { Admission } from '../queue/inbound.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,10 +25,10 @@ export interface FastRequest {
 export interface FastPathSpec {
   readonly bodyLimit: number;
   /** Called before the body is read (counts the request in flight); throws to refuse it. */
-  readonly admit?: () => void;
-  /** Called once the answer is written or the connection is gone. */
-  readonly done?: () => void;
-  readonly handle: (request: FastRequest) => Promise<FastAnswer>;
+  readonly admit?: () => Admission;
+  /** Called once the answer is written or the connection is gone, with what `admit` said. */
+  readonly done?: (admission: Admission) => void;
+  readonly handle: (request: FastRequest, admission: Admission) => Promise<FastAnswer>;
   /** Extra headers on error answers (e.g. Slack's `x-slack-no-retry`). */
   readonly errorHeaders?: (status: number) => Readonly<Record<string, string>>;
 }
@@ -62,10 +63,11 @@ export class FastPaths {
     const started = performance.now();
     const path = req.url;
     let released = false;
+    let admission: Admission = 'taken';
     const release = () => {
       if (released) return;
       released = true;
-      spec.done?.();
+      spec.done?.(admission);
     };
     const send = (answer: FastAnswer) => {
       const json = typeof answer.body !== 'string';
@@ -99,8 +101,10 @@ export class FastPaths {
       return true;
     }
     try {
-      spec.admit?.();
+      admission = spec.admit?.() ?? 'taken';
     } catch (e) {
+      // Not admitted: nothing to release.
+      released = true;
       req.resume();
       fail(e);
       return true;
@@ -131,7 +135,7 @@ export class FastPaths {
         return;
       }
       const rawBody = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      spec.handle({ rawBody, headers: req.headers }).then(send, fail);
+      spec.handle({ rawBody, headers: req.headers }, admission).then(send, fail);
     });
     req.once('error', () => release());
     return true;

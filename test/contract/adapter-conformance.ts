@@ -1,12 +1,14 @@
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUSY_NOTE } from '../../bots/busy.js';
+import { BUSY_NOTE, TOO_BUSY_NOTE } from '../../bots/busy.js';
 import type { InboundJobData } from '../../src/core/inbound-handler.js';
 import type { Messenger } from '../../src/core/messenger.js';
 import type { ConversationRef, Platform } from '../../src/core/platform.js';
 import { SESSION_STATUSES } from '../../src/core/status.js';
 import type { ReplyView } from '../../src/core/view.js';
 import { type TestApp, until } from '../helpers/app.js';
+import { type Answer, hold, type RawRequest } from '../helpers/held-request.js';
+
+export type { Answer, RawRequest };
 
 /**
  * One conformance suite every chat platform adapter must pass (Slack, Discord, Telegram, web
@@ -14,15 +16,6 @@ import { type TestApp, until } from '../helpers/app.js';
  * true however the routes do their work (inline or on a queue): the HTTP answers the platform
  * requires, what the person sees in the platform, and the rows a request leaves behind.
  */
-
-/** An HTTP answer as the platform (or the browser) received it. */
-export interface Answer {
-  readonly status: number;
-  readonly text: string;
-  readonly headers: Headers;
-  /** From sending the request to the end of the answer. */
-  readonly ms: number;
-}
 
 /** One request the platform would send; sending it again is a redelivery of the same one. */
 export interface Delivery {
@@ -32,13 +25,6 @@ export interface Delivery {
   forgeries(): Attempt[];
   /** The same bytes validly signed too long ago or too far ahead: a replay the timestamp catches. */
   replays?(): Attempt[];
-}
-
-/** One request exactly as the platform sends it: where, with which headers, which bytes. */
-export interface RawRequest {
-  readonly url: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
 }
 
 /**
@@ -91,7 +77,17 @@ export interface ConformanceDriver<P> {
    * sent as `redelivery` or else `message` builds it), or it does not and the person sends it
    * again, a new delivery (`sent-again`); `why` cites the platform's documentation.
    */
-  readonly overloaded: { readonly comesBack: 'redelivery' | 'sent-again'; readonly why: string };
+  readonly overloaded: {
+    readonly comesBack: 'redelivery' | 'sent-again';
+    readonly why: string;
+    /**
+     * Set where `message` is a delivery the platform never sends again (a Slack slash command,
+     * a Discord interaction): over the bound it is still verified, and answered in the
+     * acknowledgement that it was not taken (TOO_BUSY_NOTE) instead of a bare 503. The reason,
+     * citing the platform's documentation.
+     */
+    readonly toldWhenFull?: string;
+  };
   /** Checks an accepted delivery's answer against what the platform requires. */
   expectAccepted(answer: Answer): void;
   /** Whether requests carry a signed timestamp (Slack, Discord), so a stale replay is refused. */
@@ -140,44 +136,6 @@ const FILLER: InboundJobData = {
   correlationId: 'conformance-filler',
   receivedAt: 0,
 };
-
-/** A request sent all but its last byte: in flight (counted from its headers on) until `finish()`. */
-function hold(raw: RawRequest): { finish(): Promise<Answer> } {
-  const body = Buffer.from(raw.body);
-  const req = request(raw.url, {
-    method: 'POST',
-    headers: { ...raw.headers, 'content-length': String(body.length) },
-  });
-  let finishedAt = 0;
-  const answered = new Promise<Answer>((resolve, reject) => {
-    req.once('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.once('end', () => {
-        const headers = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) {
-          if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
-        }
-        resolve({
-          status: res.statusCode ?? 0,
-          text: Buffer.concat(chunks).toString('utf8'),
-          headers,
-          // The platform sends its request whole: its deadline counts from the last byte.
-          ms: performance.now() - finishedAt,
-        });
-      });
-    });
-    req.once('error', reject);
-  });
-  req.write(body.subarray(0, -1));
-  return {
-    finish() {
-      finishedAt = performance.now();
-      req.end(body.subarray(-1));
-      return answered;
-    },
-  };
-}
 
 /** A view far past every platform's limits: long title, body, footer, many fields and buttons. */
 export function hugeView(marker: string): ReplyView {
@@ -504,14 +462,20 @@ export function adapterConformance<P>(driver: ConformanceDriver<P>): void {
             : driver.message;
         const delivery = make.call(driver, p, words);
         const held: { finish(): Promise<Answer> }[] = [];
+        // Where some requests over the bound are told "too busy", those places are held too.
+        const told = driver.overloaded.toldWhenFull ? t.app.inbound.toldBound : 0;
         let refused: Answer;
         try {
-          for (let i = 0; i < bound; i++) held.push(hold(driver.raw(await fresh('held'), 'help')));
+          for (let i = 0; i < bound + told; i++) {
+            held.push(hold(driver.raw(await fresh('held'), 'help')));
+          }
           await until(
             'the held requests to fill the bound',
-            async () => t.app.inbound.requestsInFlight === bound,
+            async () => t.app.inbound.requestsInFlight === bound && t.app.inbound.requestsTold === told,
           );
           refused = await delivery.send();
+          // A refusal is not a request in flight: the count is still the held ones.
+          expect([t.app.inbound.requestsInFlight, t.app.inbound.requestsTold]).toEqual([bound, told]);
         } finally {
           // The held requests finish and are taken as usual.
           for (const a of await Promise.all(held.map((h) => h.finish()))) driver.expectAccepted(a);
@@ -531,5 +495,47 @@ export function adapterConformance<P>(driver: ConformanceDriver<P>): void {
       },
       BUILD_CASE_TIMEOUT_MS,
     );
+
+    if (driver.overloaded.toldWhenFull) {
+      it(
+        `when this process holds its bound of requests in flight, a message the platform never sends again is verified and answered that it was not taken; sent again, it is built once (${driver.overloaded.toldWhenFull})`,
+        async () => {
+          const p = await fresh('toldfull');
+          const bound = t.config.INBOUND_MAX_IN_FLIGHT;
+          const words = 'a kitchen timer for the too-busy test';
+          const delivery = driver.message(p, words);
+          const held: { finish(): Promise<Answer> }[] = [];
+          let told: Answer;
+          let forged: Answer[];
+          try {
+            for (let i = 0; i < bound; i++) held.push(hold(driver.raw(await fresh('held'), 'help')));
+            await until(
+              'the held requests to fill the bound',
+              async () => t.app.inbound.requestsInFlight === bound,
+            );
+            // Verified first, even over the bound: a forgery gets 401 and no answer.
+            forged = [];
+            for (const f of delivery.forgeries().slice(0, 2)) forged.push(await f.send());
+            told = await delivery.send();
+            expect([t.app.inbound.requestsInFlight, t.app.inbound.requestsTold]).toEqual([bound, 0]);
+          } finally {
+            for (const a of await Promise.all(held.map((h) => h.finish()))) driver.expectAccepted(a);
+          }
+          for (const f of forged) expect(f.status).toBe(401);
+          driver.expectAccepted(told);
+          await barrier();
+          expect(await footprint(p)).toEqual({ user: false, sessions: 0, builds: 0 });
+          expect((await driver.seen(p)).map((m) => m.text)).toEqual([expect.stringContaining(TOO_BUSY_NOTE)]);
+
+          // The person sends it again: a new delivery, taken and built once.
+          driver.expectAccepted(await driver.message(p, words).send());
+          await result(p);
+          await barrier();
+          expect((await driver.seen(p)).filter(isResult)).toHaveLength(1);
+          expect(await footprint(p)).toEqual({ user: true, sessions: 1, builds: 1 });
+        },
+        BUILD_CASE_TIMEOUT_MS,
+      );
+    }
   });
 }

@@ -5,6 +5,7 @@ import { until } from '../helpers/app.js';
 import { ARTIFACTS, launchBrowser } from '../helpers/browser.js';
 import { type RunningCli, startCli, waitForHttp } from '../helpers/cli.js';
 import { TEST_REDIS_URL } from '../helpers/env.js';
+import { hold } from '../helpers/held-request.js';
 
 /** Runs in the page: records every stage and percentage the status card shows, as a person sees them. */
 const RECORD_STAGES = `(() => {
@@ -25,6 +26,8 @@ const RECORD_STAGES = `(() => {
  * A person opens the web chat of a freshly started `spawnai start`, asks for an app, watches the
  * progress bar move through the stages, and uses the app behind the preview link.
  */
+const BOUND = 2;
+
 describe('web chat in Chromium', () => {
   let server: RunningCli;
   let browser: Browser;
@@ -34,6 +37,8 @@ describe('web chat in Chromium', () => {
       REDIS_URL: TEST_REDIS_URL,
       OFFLINE_BUILD_STEP_MS: '250', // slow enough to see each stage
       LOG_LEVEL: 'warn',
+      // Small enough for a test to fill: messages beyond it are answered 503 + Retry-After.
+      INBOUND_MAX_IN_FLIGHT: String(BOUND),
     });
     await waitForHttp(`${server.url}/ready`, 45_000);
     browser = await launchBrowser();
@@ -106,6 +111,45 @@ describe('web chat in Chromium', () => {
 
     // The session appears in the list of the person's apps.
     await page.locator('#session-list li', { hasText: 'Climbing Gym' }).waitFor();
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 90_000);
+
+  it('sends a message again by itself while the server is too full to take it: one message, one app', async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.url}/`);
+    // Other requests, held in flight, fill the server's bound.
+    const messages = `${server.url}/api/web/messages`;
+    const held = Array.from({ length: BOUND }, () =>
+      hold({ url: messages, headers: { 'content-type': 'application/json' }, body: '{}' }),
+    );
+    try {
+      await until('the bound to be full', async () => {
+        const res = await fetch(messages, { method: 'POST', body: '{}' });
+        return res.status === 503 && res.headers.get('retry-after') === '1';
+      });
+      await page.fill('#prompt', 'a metronome for band practice');
+      await page.click('#send');
+      // The person is told what is happening, not that something went wrong.
+      await page.locator('li.card', { hasText: 'sending yours again' }).waitFor({ timeout: 10_000 });
+      expect(await page.locator('li.card', { hasText: 'Something went wrong' }).count()).toBe(0);
+    } finally {
+      await Promise.all(held.map((h) => h.finish()));
+    }
+    const link = page.locator('li.card.success .buttons a.preview-link').first();
+    await link.waitFor({ timeout: 45_000 });
+    await expect(page.locator('li.card', { hasText: 'sending yours again' }).count()).resolves.toBe(0);
+    await expect(
+      page.locator('li.msg.user', { hasText: 'a metronome for band practice' }).count(),
+    ).resolves.toBe(1);
+    // One app, after the page is loaded again from the server.
+    await page.reload();
+    await page.locator('#session-list li[data-session]').first().waitFor();
+    await expect(page.locator('#session-list li[data-session]').count()).resolves.toBe(1);
+    await expect(page.locator('li.msg.user').count()).resolves.toBe(1);
     expect(errors).toEqual([]);
     await context.close();
   }, 90_000);

@@ -156,13 +156,44 @@
     if (atBottom || !existing) list.scrollTop = list.scrollHeight;
   }
 
+  // A 503 with Retry-After means the server took in as much as it can at once: the same request
+  // is sent again after the wait it asks for (growing, with jitter), a few times. Its clientId
+  // makes a repeat the same message, never a second one.
+  const RESENDS = 5;
+  const RESEND_MAX_WAIT_S = 30;
+
   async function api(path, body) {
-    const res = await fetch(path, {
-      method: body ? 'POST' : 'GET',
-      headers: body ? { 'content-type': 'application/json' } : {},
-      body: body ? JSON.stringify(body) : undefined,
-      credentials: 'same-origin',
-    });
+    let res;
+    let notice;
+    for (let attempt = 0; ; attempt++) {
+      res = await fetch(path, {
+        method: body ? 'POST' : 'GET',
+        headers: body ? { 'content-type': 'application/json' } : {},
+        body: body ? JSON.stringify(body) : undefined,
+        credentials: 'same-origin',
+      });
+      const retryAfterS = Number(res.headers.get('retry-after'));
+      if (!body || res.status !== 503 || !(retryAfterS > 0) || attempt >= RESENDS) break;
+      const waitS = Math.min(RESEND_MAX_WAIT_S, retryAfterS * 2 ** attempt);
+      notice = notice || `tmp-${clientId()}`;
+      const now = new Date().toISOString();
+      render({
+        id: notice,
+        role: 'bot',
+        view: {
+          tone: 'info',
+          title: 'Busy',
+          text: `Many requests are arriving right now: sending yours again in ${waitS} s.`,
+        },
+        createdAt: now,
+        updatedAt: now,
+      });
+      await new Promise((resolve) => setTimeout(resolve, waitS * 1000 * (0.8 + 0.4 * Math.random())));
+    }
+    if (notice) {
+      rendered.get(notice)?.node.remove();
+      rendered.delete(notice);
+    }
     const data = await res.json().catch(() => ({}));
     if (!res.ok && !data.replies) {
       const message = data.error?.message || `Request failed (${res.status})`;

@@ -126,6 +126,9 @@ adapterConformance<Person>({
     // never sends it again: the person sees it failed and runs the command again, a new
     // interaction (https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-callback).
     why: 'Discord never delivers an interaction again; the person runs the command again',
+    // An answer in the response body (type 4, CHANNEL_MESSAGE_WITH_SOURCE, ephemeral) is the
+    // interaction's reply (https://discord.com/developers/docs/interactions/receiving-and-responding#responding-to-an-interaction).
+    toldWhenFull: 'Discord never delivers an interaction again; its private reply tells the person',
   },
   expectAccepted(a) {
     // Either the answer is in the response body (200 with a callback type), or it went to the

@@ -132,6 +132,9 @@ adapterConformance<Person>({
     // (https://docs.slack.dev/apis/events-api/#retries); slash commands are not, so the case
     // uses the driver's redelivery (an app mention).
     why: 'Slack retries an event that got a 5xx',
+    // A slash command has to be answered within 3 s or its person sees an error, and Slack
+    // never sends it again (https://docs.slack.dev/interactivity/implementing-slash-commands).
+    toldWhenFull: 'Slack never sends a slash command again; its ephemeral answer tells the person',
   },
   redelivery(p, words) {
     const { envelope } = appMention(h.fake, {

@@ -165,10 +165,10 @@ adapterConformance<Person>({
     }),
   }),
   overloaded: {
-    comesBack: 'sent-again',
-    // Our page shows the 503's message ("try again shortly") and sends nothing by itself; the
-    // person's next send is a new message with its own clientId.
-    why: 'the page shows the refusal and the person sends the message again',
+    comesBack: 'redelivery',
+    // Our page sends the same message (the same clientId) again after the Retry-After it was
+    // given, a few times, saying so (adapters/web/public/app.js; test/e2e/web-chat.e2e.test.ts).
+    why: 'the page sends the same message again after Retry-After',
   },
   expectAccepted(a) {
     // Our own page: 202 when a build was queued, 200 for every other answer, always JSON.

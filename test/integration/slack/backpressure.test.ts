@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOO_BUSY_NOTE } from '../../../bots/busy.js';
 import { FakeSlack, slashCommand } from '../../fakes/slack/index.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';
@@ -8,8 +9,9 @@ import { ACME, ALICE, GENERAL, SIGNING_SECRET } from './harness.js';
 /**
  * No worker is running, so every acknowledged command waits on the inbound queue. Past
  * INBOUND_BUSY_DEPTH the route still verifies and queues, but the ack says it will take a while;
- * past INBOUND_MAX_IN_FLIGHT requests at once it answers 503 + Retry-After (Slack delivers
- * those again) and queues nothing for them. The bound is filled on purpose, with requests whose
+ * past INBOUND_MAX_IN_FLIGHT requests at once a command is told, privately, to be sent again
+ * (Slack never sends one again), and past that share a request gets 503 + Retry-After; neither
+ * queues anything. The bound is filled on purpose, with requests whose
  * bodies have not finished arriving, not by hoping a burst overlaps.
  */
 describe('slack: backpressure', () => {
@@ -86,17 +88,32 @@ describe('slack: backpressure', () => {
     // Two commands whose bodies are still arriving fill the bound (counted from their headers on).
     const held = [heldCommand(command(100)), heldCommand(command(101))];
     await until('both held requests in flight', async () => t.app.inbound.requestsInFlight === 2);
-    const refused = await fake.signer.command(command(102));
+    // Slack never sends a slash command again: over the bound it is verified and its person told,
+    // privately, that it was not taken.
+    const told = await fake.signer.command(command(102));
+    expect(told.status).toBe(200);
+    expect(told.json<{ response_type: string; text: string }>()).toEqual({
+      response_type: 'ephemeral',
+      text: expect.stringContaining(TOO_BUSY_NOTE),
+    });
+    expect(await waiting()).toBe(5);
+    // Past the share that may be told, a request is refused before its body is read.
+    held.push(heldCommand(command(103)));
+    await until(
+      'the told place held too',
+      async () => t.app.inbound.requestsTold === t.app.inbound.toldBound,
+    );
+    const refused = await fake.signer.command(command(104));
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('1');
-    // Slack delivers a 5xx again; only 4xx answers ask it not to.
+    // Slack delivers a 5xx event again; only 4xx answers ask it not to.
     expect(refused.headers.get('x-slack-no-retry')).toBeNull();
     expect(refused.json<{ error: { code: string } }>().error.code).toBe('ERR_OVERLOADED');
-    // The held ones finish and are taken; the refused one queued nothing.
-    const taken = await Promise.all(held.map((h) => h.finish()));
-    expect(taken.map((r) => r.status)).toEqual([200, 200]);
+    // The held ones finish: two are taken, the one over the bound is told; nothing else queued.
+    const answers = await Promise.all(held.map((h) => h.finish()));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(await waiting()).toBe(7);
-    // With the bound free again, the refused command sent again is taken.
+    // With the bound free again, the told command sent again is taken.
     expect((await fake.signer.command(command(102))).status).toBe(200);
     expect(await waiting()).toBe(8);
   });
