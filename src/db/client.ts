@@ -103,7 +103,11 @@ export function migrationAdvice(
   return "DATABASE_URL is Supabase's transaction pooler (port 6543); migrations run through it under a transaction-scoped lock. Set DATABASE_DIRECT_URL to the direct connection or the session pooler (port 5432) to migrate outside the pooler";
 }
 
-/** Who holds the migration lock, for the message when waiting for it timed out. */
+/**
+ * Who holds the migration lock, for the message when waiting for it timed out. Advisory locks
+ * belong to one database: a migration of another database on the same server holds the same
+ * key without being in our way.
+ */
 async function lockHolders(client: pg.Client): Promise<string> {
   const high = Number(MIGRATION_LOCK_KEY >> 32n);
   const low = Number(MIGRATION_LOCK_KEY & 0xffff_ffffn);
@@ -111,7 +115,8 @@ async function lockHolders(client: pg.Client): Promise<string> {
     .query<{ pid: number; application_name: string; backend_start: Date | null }>(
       `select a.pid, a.application_name, a.backend_start from pg_locks l
          join pg_stat_activity a on a.pid = l.pid
-        where l.locktype = 'advisory' and l.granted and l.classid = $1 and l.objid = $2`,
+        where l.locktype = 'advisory' and l.granted and l.classid = $1 and l.objid = $2
+          and l.database = (select oid from pg_database where datname = current_database())`,
       [high, low],
     )
     .catch(() => ({ rows: [] }));

@@ -11,14 +11,18 @@ import { runCli } from '../../helpers/cli.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';
 import { startTransactionPooler, type TransactionPooler } from '../../helpers/pgbouncer.js';
 
-/** Advisory locks on the migration key still held by any backend of the server. */
+/**
+ * Advisory locks on the migration key still held in this database (other test files migrate
+ * their own databases on the same server at the same time, under the same key).
+ */
 async function heldMigrationLocks(url: string): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
     const res = await c.query<{ n: number }>(
       `select count(*)::int as n from pg_locks
-        where locktype = 'advisory' and classid = $1 and objid = $2`,
+        where locktype = 'advisory' and classid = $1 and objid = $2
+          and database = (select oid from pg_database where datname = current_database())`,
       [Number(MIGRATION_LOCK_KEY >> 32n), Number(MIGRATION_LOCK_KEY & 0xffff_ffffn)],
     );
     return res.rows[0]!.n;
@@ -58,7 +62,12 @@ describe('migrations through a transaction pooler (Supabase port 6543, here PgBo
     const db = await createThrowawayPostgres();
     const holder = new pg.Client({ connectionString: db.url, application_name: 'stuck-migrator' });
     await holder.connect();
+    // The same key held in another database on the server is not in this start's way.
+    const other = await createThrowawayPostgres();
+    const bystander = new pg.Client({ connectionString: other.url, application_name: 'other-database' });
+    await bystander.connect();
     try {
+      await bystander.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
       await holder.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
       const r = await runCli(['migrate'], {
         DATABASE_URL: pooler.through(db.url),
@@ -67,13 +76,16 @@ describe('migrations through a transaction pooler (Supabase port 6543, here PgBo
       expect(r.code, r.output).toBe(1);
       expect(r.output).toContain('another process has held the migration lock for more than 1 s');
       expect(r.output).toContain('stuck-migrator');
+      expect(r.output).not.toContain('other-database');
       await holder.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]);
       const again = await runCli(['migrate'], { DATABASE_URL: pooler.through(db.url) });
       expect(again.code, again.output).toBe(0);
       expect(again.output).toContain('migration(s) applied');
     } finally {
       await holder.end();
+      await bystander.end();
       await db.drop();
+      await other.drop();
     }
   }, 90_000); // CLI processes: slow on a loaded machine, not wrong
 });
