@@ -1,5 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import { useMemoryTmpdir } from './test/memory-tmpdir.js';
+
+useMemoryTmpdir();
 
 export default defineConfig({
   // Outside node_modules, so the durations of the last run survive `npm ci` and the next run
