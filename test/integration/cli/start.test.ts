@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   alive,
   descendants,
@@ -26,6 +26,10 @@ const running: RunningCli[] = [];
 afterEach(async () => {
   await killLeftovers(running);
 });
+const shared: RunningCli[] = [];
+afterAll(async () => {
+  await killLeftovers(shared);
+});
 
 async function stopAndCheck(r: RunningCli): Promise<void> {
   const children = await descendants(r.child.pid!);
@@ -41,11 +45,39 @@ async function stopAndCheck(r: RunningCli): Promise<void> {
   expect(left, 'no child process outlives spawnai').toEqual([]);
 }
 
+/**
+ * One CLI process shared by the tests that look at the same start from different sides (a CLI
+ * start costs seconds of CPU): started by whichever test comes first, stopped by the test that
+ * checks the stop, so a test run alone (-t) still starts it.
+ */
+function sharedStart(start: () => Promise<RunningCli>): () => Promise<RunningCli> {
+  let started: Promise<RunningCli> | undefined;
+  return () => {
+    started ??= start().then((r) => {
+      shared.push(r);
+      return r;
+    });
+    return started;
+  };
+}
+
 describe('spawnai start', () => {
+  // A new install: an empty data folder, so the embedded database is created from nothing.
+  const newInstall = sharedStart(() =>
+    startCli(['start'], { REDIS_URL: TEST_REDIS_URL }, { freshDatabase: true }),
+  );
+  // As the README starts it, open to other machines, on a machine without bubblewrap.
+  const exposedByNpm = sharedStart(() =>
+    startCli(
+      ['start'],
+      { REDIS_URL: TEST_REDIS_URL, HOST: '0.0.0.0', LOCAL_SANDBOX_BWRAP: '/nonexistent/bwrap' },
+      // Process managers signal npm, not its child: the start script must hand the signal on.
+      { wrap: () => ['npm', ['start', '--silent']] },
+    ),
+  );
+
   it('serves /health and /ready on PGlite + Redis, and exits 0 on SIGTERM leaving no child', async () => {
-    // A new install: an empty data folder, so the embedded database is created from nothing.
-    const r = await startCli(['start'], { REDIS_URL: TEST_REDIS_URL }, { freshDatabase: true });
-    running.push(r);
+    const r = await newInstall();
     // Generous: the suite runs many processes at once; start-up time is measured in bench/, not here.
     await waitForHttp(`${r.url}/ready`, 90_000);
     const health = await fetch(`${r.url}/health`);
@@ -59,13 +91,20 @@ describe('spawnai start', () => {
     await stopAndCheck(r);
   }, 150_000);
 
+  it('keeps quiet about exposure on the loopback (the default)', async () => {
+    const r = await newInstall();
+    // Everything it had to say about its start is said by the time it has stopped.
+    if (r.child.exitCode === null) {
+      await waitForHttp(`${r.url}/ready`, 90_000);
+      await stopAndCheck(r);
+    }
+    await r.exited;
+    expect(r.output()).toContain('"msg":"Server listening at http://127.0.0.1:');
+    expect(r.output()).not.toContain('other machines can reach it');
+  }, 150_000);
+
   it('says in plain words when the chat is open to other machines, and when local apps have no sandbox', async () => {
-    const r = await startCli(['start'], {
-      REDIS_URL: TEST_REDIS_URL,
-      HOST: '0.0.0.0',
-      LOCAL_SANDBOX_BWRAP: '/nonexistent/bwrap',
-    });
-    running.push(r);
+    const r = await exposedByNpm();
     await waitForHttp(`${r.url}/ready`, 45_000);
     const said = async (text: string) => {
       for (let i = 0; i < 100 && !r.output().includes(text); i++)
@@ -80,26 +119,10 @@ describe('spawnai start', () => {
     ).toBe(true);
     expect(r.output()).toContain('apt-get install bubblewrap');
     expect(r.output()).toContain('apps written by Claude will not run on this machine');
-    await stopAndCheck(r);
-  }, 90_000);
-
-  it('keeps quiet about exposure on the loopback (the default)', async () => {
-    const r = await startCli(['start'], { REDIS_URL: TEST_REDIS_URL });
-    running.push(r);
-    await waitForHttp(`${r.url}/ready`, 45_000);
-    await stopAndCheck(r);
-    expect(r.output()).toContain('"msg":"Server listening at http://127.0.0.1:');
-    expect(r.output()).not.toContain('other machines can reach it');
   }, 90_000);
 
   it('as the README starts it (`npm start`): SIGTERM to npm stops the service and all it started', async () => {
-    // Process managers signal npm, not its child: the start script must hand the signal on.
-    const r = await startCli(
-      ['start'],
-      { REDIS_URL: TEST_REDIS_URL },
-      { wrap: () => ['npm', ['start', '--silent']] },
-    );
-    running.push(r);
+    const r = await exposedByNpm();
     await waitForHttp(`${r.url}/ready`, 45_000);
     expect((await fetch(`${r.url}/health`)).status).toBe(200);
     await stopAndCheck(r);

@@ -634,7 +634,7 @@ describe('waitForHttpOk', () => {
   it('throws ERR_DEPLOY_TIMEOUT with the last error seen', async () => {
     const port = await freePort();
     const error = await rejection(
-      waitForHttpOk(`http://127.0.0.1:${port}/`, { timeoutMs: 3_000, intervalMs: 50 }),
+      waitForHttpOk(`http://127.0.0.1:${port}/`, { timeoutMs: 1_000, intervalMs: 50 }),
     );
     expect(error.code).toBe('ERR_DEPLOY_TIMEOUT');
     expect(error.message).toContain('ECONNREFUSED');
