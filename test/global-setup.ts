@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ensurePgliteTemplate } from './helpers/pglite-template.js';
+import { removeAbandonedRuns, removeThisRun } from './memory-tmpdir.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -15,8 +16,10 @@ function ensureCurrentBuild(): void {
   if (build.status !== 0) throw new Error('npm run build failed: the CLI tests need a current dist/');
 }
 
-export default async function setup(): Promise<void> {
+export default async function setup(): Promise<() => void> {
+  removeAbandonedRuns();
   ensureCurrentBuild();
   // Made once here, so the test processes copy it instead of racing to build it.
   await ensurePgliteTemplate();
+  return removeThisRun;
 }

@@ -3,6 +3,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } fro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { migrationsFolder, openDatabase } from '../../src/db/client.js';
+import { TEST_CACHE_DIR } from './env.js';
 
 /**
  * A new PGlite database costs an initdb and every migration (2-10 s, most of it CPU); a copy
@@ -25,7 +26,9 @@ function migrationsHash(): string {
 }
 
 export function pgliteTemplateDir(): string {
-  return path.join(tmpdir(), `spawnai-pglite-template-${migrationsHash()}`);
+  // Kept across runs (test/memory-tmpdir.ts gives each run a TMPDIR of its own).
+  const base = TEST_CACHE_DIR ?? tmpdir();
+  return path.join(base, `spawnai-pglite-template-${migrationsHash()}`);
 }
 
 /** The migrated template, made once; concurrent callers each build one and the first rename wins. */
