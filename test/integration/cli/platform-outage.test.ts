@@ -79,14 +79,14 @@ describe('spawnai start with the Discord gateway unreachable', () => {
 
     // Seen from the gateway: the attempts come further and further apart (the minimum doubling,
     // less up to 20 % jitter, up to the cap), not every 500 ms as discord.js alone would. Each
-    // gap is at least its wait (an attempt's own time only adds to it). The seventh attempt
-    // comes after a second wait at the cap.
+    // gap is at least its wait; only lower bounds are checked, since an attempt's own time
+    // (a second on a loaded machine) adds to its gap. The seventh attempt comes after a second
+    // wait at the cap.
     await until('seven refused gateway connections', async () => fake.gateway.refused.length >= 7, 60_000);
     const seen = gaps(fake.gateway.refused.slice(0, 6));
     for (const [i, gap] of seen.entries()) {
       expect(gap, `gaps ${seen}`).toBeGreaterThanOrEqual(0.8 * RETRY_MIN_MS * 2 ** i - 50);
     }
-    expect(seen[4]!).toBeGreaterThan(3 * seen[0]!);
     // As the service reports them: growing by construction until the cap, then held there.
     const waits = (await ready(r.url)).body.platforms?.discord?.retryDelaysMs ?? [];
     expect(waits.length).toBeGreaterThanOrEqual(6);
