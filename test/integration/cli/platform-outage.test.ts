@@ -29,7 +29,9 @@ async function ready(url: string): Promise<{ status: number; body: Ready }> {
 // Short, so the outage outlasts the connect timeout many times over in seconds, not minutes.
 const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 3200;
-const CONNECT_TIMEOUT_MS = 3000;
+// Long enough for an attempt on a loaded machine; waiting out twice of it costs little, as
+// seven refused attempts take about 10 s anyway.
+const CONNECT_TIMEOUT_MS = 5000;
 
 /** Gaps between consecutive timestamps. */
 const gaps = (at: readonly number[]) => at.slice(1).map((t, i) => t - at[i]!);
