@@ -1,5 +1,8 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConversationRef, conversationKey } from '../../../src/core/platform.js';
+import type { Db } from '../../../src/db/client.js';
+import { createRepos } from '../../../src/db/repos/index.js';
 import { SpawnError } from '../../../src/errors.js';
 import { DB_KINDS, openTestDatabase, type TestDatabase } from '../../helpers/db.js';
 
@@ -210,6 +213,45 @@ describe.each(DB_KINDS)('repositories on %s', (kind) => {
       [2, 'third'],
     ]);
     expect((await t.repos.builds.getVersion(session.id, 2))?.id).toBe(b3!.id);
+  });
+
+  it("counts a user's builds and cost of the day through indexes, not by reading every build", async () => {
+    // Thousands of other people's builds, and no statistics about them (as after a burst, with
+    // autovacuum off, or on PGlite): the planner must not be trusted to see that they are many.
+    const { user, session } = await newSession();
+    await t.database.db.execute(sql`
+      with u as (
+        insert into users (display_name) select 'other ' || g from generate_series(1, 3000) g returning id
+      ), s as (
+        insert into sessions (id, user_id, platform, conversation_key, conversation, prompt, provider, ttl_minutes)
+        select 'bulk-' || u.id, u.id, 'web', 'web::bulk-' || u.id, '{"platform":"web","teamId":"","channelId":"bulk"}'::jsonb,
+               'a counter', 'local', 60
+          from u returning id
+      )
+      insert into builds (session_id, iteration, request_key, job_id, prompt, builder, cost_micro_usd)
+      select s.id, 1, s.id, s.id, 'a counter', 'offline', 10 from s`);
+    await t.repos.builds.createOnce({
+      sessionId: session.id,
+      iteration: 1,
+      requestKey: `mine-${session.id}`,
+      jobId: `mine-${session.id}`,
+      prompt: 'a todo list',
+      builder: 'offline',
+    });
+    const since = new Date(Date.now() - 24 * 3600_000);
+    const { count, buildsRead } = await t.database.db.transaction(async (tx) => {
+      const repos = createRepos(tx as unknown as Db);
+      const n = await repos.builds.countForUserSince(user.id, since);
+      await repos.builds.costForUserSince(user.id, since);
+      // This transaction's own reads of the builds table, row by row (a sequential scan).
+      // Postgres' and PGlite's results both carry `rows`.
+      const read = (await tx.execute(
+        sql`select coalesce(sum(seq_tup_read), 0)::int as n from pg_stat_xact_user_tables where relname = 'builds'`,
+      )) as unknown as { rows: { n: number }[] };
+      return { count: n, buildsRead: Number(read.rows[0]?.n ?? -1) };
+    });
+    expect(count).toBe(1);
+    expect(buildsRead).toBe(0);
   });
 
   it('records an inbound event once', async () => {
