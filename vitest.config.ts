@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { useMemoryTmpdir } from './test/memory-tmpdir.js';
+import LongestFirst from './test/sequencer.js';
 
 useMemoryTmpdir();
 
@@ -20,5 +21,6 @@ export default defineConfig({
     // later, with fewer CLI starts and waits, 176-180 s with 4 and 160-163 s with 6 (back to back).
     maxWorkers: Math.min(8, 3 * availableParallelism()),
     reporters: ['default'],
+    sequence: { sequencer: LongestFirst },
   },
 });
