@@ -75,9 +75,13 @@ describe('web chat in Chromium', () => {
 
     const seen = (await page.evaluate('window.__seen')) as { stage: string; percent: number }[];
     const stages = [...new Set(seen.map((s) => s.stage))];
-    expect(stages).toEqual(expect.arrayContaining(['building', 'deploying', 'live']));
-    expect(stages.indexOf('building')).toBeLessThan(stages.indexOf('deploying'));
-    expect(stages.indexOf('deploying')).toBeLessThan(stages.indexOf('live'));
+    // The card shows the newest state at the web chat's edit pace (150 ms): a deploy quicker
+    // than that (an idle machine, the local sandbox) is drawn straight as live, never skipped
+    // backwards. The build's steps (250 ms each) are always seen.
+    expect(stages).toEqual(expect.arrayContaining(['building', 'live']));
+    expect(stages.filter((s) => ['building', 'deploying', 'live'].includes(s))).toEqual(
+      ['building', 'deploying', 'live'].filter((s) => stages.includes(s)),
+    );
     const percents = seen.map((s) => s.percent);
     expect(percents.at(-1)).toBe(100);
     expect(percents).toEqual([...percents].sort((a, b) => a - b)); // the bar only moves forward
@@ -147,7 +151,9 @@ describe('web chat in Chromium', () => {
     ).resolves.toBe(1);
     // One app, after the page is loaded again from the server.
     await page.reload();
+    // The list of apps and the history arrive separately; each is drawn whole once it arrives.
     await page.locator('#session-list li[data-session]').first().waitFor();
+    await page.locator('li.msg.user').first().waitFor();
     await expect(page.locator('#session-list li[data-session]').count()).resolves.toBe(1);
     await expect(page.locator('li.msg.user').count()).resolves.toBe(1);
     expect(errors).toEqual([]);
