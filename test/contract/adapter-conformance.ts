@@ -513,9 +513,14 @@ export function adapterConformance<P>(driver: ConformanceDriver<P>): void {
               'the held requests to fill the bound',
               async () => t.app.inbound.requestsInFlight === bound,
             );
-            // Verified first, even over the bound: a forgery gets 401 and no answer.
+            // Verified first, even over the bound: a forgery or a stale replay gets 401 and no answer.
             forged = [];
-            for (const f of delivery.forgeries().slice(0, 2)) forged.push(await f.send());
+            for (const f of [
+              ...delivery.forgeries().slice(0, 2),
+              ...(delivery.replays?.().slice(0, 1) ?? []),
+            ]) {
+              forged.push(await f.send());
+            }
             told = await delivery.send();
             expect([t.app.inbound.requestsInFlight, t.app.inbound.requestsTold]).toEqual([bound, 0]);
           } finally {

@@ -53,12 +53,18 @@ describe('web chat in Chromium', () => {
     }
   });
 
-  it('turns "a todo list for my climbing gym" into a working app', async () => {
+  /** The web chat in a new browser context, with the page's own errors collected. */
+  async function openChat() {
     const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${server.url}/`);
+    return { context, page, errors };
+  }
+
+  it('turns "a todo list for my climbing gym" into a working app', async () => {
+    const { context, page, errors } = await openChat();
     await expect(page.getByRole('heading', { name: 'What should I build?' }).isVisible()).resolves.toBe(true);
 
     await page.evaluate(RECORD_STAGES);
@@ -120,11 +126,7 @@ describe('web chat in Chromium', () => {
   }, 90_000);
 
   it('sends a message again by itself while the server is too full to take it: one message, one app', async () => {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}/`);
+    const { context, page, errors } = await openChat();
     // Other requests, held in flight, fill the server's bound.
     const messages = `${server.url}/api/web/messages`;
     const held = Array.from({ length: BOUND }, () =>

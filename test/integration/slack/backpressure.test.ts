@@ -1,9 +1,9 @@
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOO_BUSY_NOTE } from '../../../bots/busy.js';
 import { FakeSlack, slashCommand } from '../../fakes/slack/index.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';
+import { hold } from '../../helpers/held-request.js';
 import { ACME, ALICE, GENERAL, SIGNING_SECRET } from './harness.js';
 
 /**
@@ -46,27 +46,10 @@ describe('slack: backpressure', () => {
   const waiting = () => t.app.inbound.queue.getWaitingCount();
 
   /** A signed command sent all but its last byte: in flight until `finish()` sends that byte. */
-  function heldCommand(fields: Record<string, string>): { finish(): Promise<{ status: number }> } {
+  function heldCommand(fields: Record<string, string>) {
     const body = new URLSearchParams(fields).toString();
     const headers = fake.signer.headers(body, 'application/x-www-form-urlencoded');
-    const req = request(fake.signer.targetUrl, {
-      method: 'POST',
-      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-    });
-    const answered = new Promise<{ status: number }>((resolve, reject) => {
-      req.once('response', (res) => {
-        res.resume();
-        res.once('end', () => resolve({ status: res.statusCode ?? 0 }));
-      });
-      req.once('error', reject);
-    });
-    req.write(body.slice(0, -1));
-    return {
-      finish() {
-        req.end(body.slice(-1));
-        return answered;
-      },
-    };
+    return hold({ url: fake.signer.targetUrl, headers, body });
   }
 
   it('tells people it will take a while once the queue is deep, and refuses beyond the in-flight bound', async () => {
