@@ -104,12 +104,15 @@ describe('slack: one chat.update budget per workspace', () => {
     }
 
     const updates = fake.callsOf('chat.update').filter((c) => c.teamId === ACME.teamId && c.at >= started);
-    // Bound: the service takes at most 45 of the 50 edits of any 10 s window (counted over
-    // 11 s), so an edit would meet a 429 only if six of them reached Slack more than a second
-    // after they were counted. None does.
+    // The service counts at most 45 edits per 11 s when it sends them; Slack counts 50 per
+    // window when they arrive. On a loaded machine an edit can reach Slack more than the 1 s
+    // margin after it was counted, so arrival times may show a 46th: the 5 spare edits are
+    // there for that. What must hold is Slack's own rule, and that no edit met a 429.
     expect(updates.filter((c) => c.status === 429)).toEqual([]);
     const accepted = updates.filter((c) => c.status === 200).map((c) => c.at);
-    expect(busiestWindow(accepted, WINDOW_MS)).toBeLessThanOrEqual(45);
+    expect(busiestWindow(accepted, WINDOW_MS)).toBeLessThanOrEqual(50);
+    // The burst needed more than one window's budget, so the pacing above was exercised.
+    expect(accepted.length).toBeGreaterThan(50);
     // Every card was edited at least to its final state.
     expect(accepted.length).toBeGreaterThanOrEqual(BUILDS);
     const failed = await h.t.app.queues.notify.getJobCounts('failed');
