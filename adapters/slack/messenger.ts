@@ -83,17 +83,19 @@ export function createSlackMessenger(deps: {
     },
 
     async update(message: MessageRef, view: ReplyView): Promise<void> {
-      await deps.updateBudget?.acquire(message.conversation.teamId, isFinalView(view));
-      const web = await client(message.conversation.teamId);
+      const teamId = message.conversation.teamId;
+      const web = await client(teamId);
       const { text, blocks } = renderView(view);
-      await callSlack('chat.update', () =>
-        web.chat.update({
-          channel: message.extra?.channel ?? message.conversation.channelId,
-          ts: message.messageId,
-          text,
-          blocks,
-        }),
-      );
+      const edit = () =>
+        callSlack('chat.update', () =>
+          web.chat.update({
+            channel: message.extra?.channel ?? message.conversation.channelId,
+            ts: message.messageId,
+            text,
+            blocks,
+          }),
+        );
+      await (deps.updateBudget ? deps.updateBudget.spend(teamId, isFinalView(view), edit) : edit());
     },
 
     async postEphemeral(conversation: ConversationRef, userId: string, view: ReplyView): Promise<void> {

@@ -66,20 +66,45 @@ export class SlackUpdateBudget {
     this.limiter = new SlidingWindowLimiter(redis, prefix);
   }
 
-  async acquire(teamId: string, final: boolean): Promise<void> {
-    const { updatesPerWindow, finalReserved, windowMs, windowMarginMs } = this.pacing;
+  /**
+   * Makes one edit within the workspace's budget. Slack counts an edit when it arrives, which
+   * can be well after we took it from the budget (a busy event loop, a slow network); so once
+   * the call is answered the edit counts from then, as Telegram's budget does. A window at our
+   * end then holds every edit one at Slack's end holds, however late the edit went out.
+   */
+  async spend<T>(teamId: string, final: boolean, send: () => Promise<T>): Promise<T> {
+    const member = await this.acquire(teamId, final);
+    try {
+      return await send();
+    } finally {
+      // Best effort: an edit counted from its start is at worst a little early.
+      await this.limiter.settle(this.key(teamId), member, this.windowMs()).catch(() => undefined);
+    }
+  }
+
+  private key(teamId: string): string {
+    return `slack:${teamId}:chat.update`;
+  }
+
+  private windowMs(): number {
+    return this.pacing.windowMs + this.pacing.windowMarginMs;
+  }
+
+  /** Takes one edit from the budget; returns its entry in the window. */
+  private async acquire(teamId: string, final: boolean): Promise<string> {
+    const { updatesPerWindow, finalReserved } = this.pacing;
     const max = final ? updatesPerWindow : Math.max(1, updatesPerWindow - finalReserved);
-    await retry(
+    return await retry(
       async () => {
-        let decision: { allowed: boolean; retryAfterMs: number };
+        let decision: { allowed: boolean; retryAfterMs: number; member?: string };
         try {
-          decision = await this.limiter.hit(`slack:${teamId}:chat.update`, max, windowMs + windowMarginMs);
+          decision = await this.limiter.hit(this.key(teamId), max, this.windowMs());
         } catch (e) {
           throw new SpawnError('ERR_INTERNAL', 'The Slack edit budget in Redis could not be read.', {
             cause: e,
           });
         }
-        if (decision.allowed) return;
+        if (decision.allowed && decision.member !== undefined) return decision.member;
         throw new SpawnError('ERR_EDIT_BUDGET_SPENT', 'The Slack edit budget of this workspace is spent.', {
           retryAfterMs: Math.max(decision.retryAfterMs, 50),
         });

@@ -104,10 +104,9 @@ describe('slack: one chat.update budget per workspace', () => {
     }
 
     const updates = fake.callsOf('chat.update').filter((c) => c.teamId === ACME.teamId && c.at >= started);
-    // The service counts at most 45 edits per 11 s when it sends them; Slack counts 50 per
-    // window when they arrive. On a loaded machine an edit can reach Slack more than the 1 s
-    // margin after it was counted, so arrival times may show a 46th: the 5 spare edits are
-    // there for that. What must hold is Slack's own rule, and that no edit met a 429.
+    // The service keeps 45 edits per 11 s, each counted from when Slack answered it; Slack
+    // counts 50 per window when they arrive. What a user could notice is a 429, so that is the
+    // rule checked here, at Slack's end. (Our own 45 is the budget's test: update-budget.test.ts.)
     expect(updates.filter((c) => c.status === 429)).toEqual([]);
     const accepted = updates.filter((c) => c.status === 200).map((c) => c.at);
     expect(busiestWindow(accepted, WINDOW_MS)).toBeLessThanOrEqual(50);
