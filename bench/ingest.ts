@@ -1,7 +1,7 @@
 /**
  * `npm run bench:ingest`: signed `/spawn` slash commands (a distinct user and trigger id each,
- * signed before the run) sent with autocannon at 64 connections to SpawnAI's own
- * `POST /slack/events` (the `web` process as `spawnai web` runs it) and, in the same run and
+ * signed before the run) sent with autocannon (or wrk: BENCH_LOAD=wrk) at 64 connections to
+ * SpawnAI's own `POST /slack/events` (the `web` process as `spawnai web` runs it) and, in the same run and
  * with the same requests, to a bare @slack/bolt app doing verify + `queue.add` + ack (the
  * peer, bench/bolt-peer.mjs), interleaved round by round, on a private redis-server. Rounds on
  * Postgres, then one on PGlite. After each of SpawnAI's rounds an inbound worker drains the
@@ -14,7 +14,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -139,14 +139,50 @@ interface Load {
   cpuMsPerRequest: number;
 }
 
-/** One autocannon run; each request takes the next signed command. */
-async function load(url: string, pid: number, signed: Signed[], seconds: number): Promise<Load> {
-  let next = 0;
+/**
+ * The load generator: autocannon (as the issue's own measurement), or wrk (C, Debian package
+ * `wrk`) with BENCH_LOAD=wrk. Both share the machine with Redis and the server under test;
+ * wrk spends far less CPU per request, so more of the machine measures the servers.
+ */
+const LOAD_GENERATOR: 'wrk' | 'autocannon' = process.env.BENCH_LOAD === 'wrk' ? 'wrk' : 'autocannon';
+
+/** Measures a server process while `run` sends load; the counts come from the generator. */
+async function measured(
+  pid: number,
+  run: () => Promise<Omit<Load, 'peakRssMb' | 'cpuMsPerRequest'>>,
+): Promise<Load> {
   let peak = rssMb(pid);
   const sampler = setInterval(() => {
     peak = Math.max(peak, rssMb(pid));
   }, 200);
   const cpuBefore = cpuMs(pid);
+  try {
+    const counts = await run();
+    const cpu = cpuMs(pid) - cpuBefore;
+    peak = Math.max(peak, rssMb(pid));
+    return {
+      ...counts,
+      peakRssMb: peak,
+      cpuMsPerRequest: Math.round((cpu / Math.max(1, counts.acknowledged)) * 1000) / 1000,
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/** One run of the load generator; each request takes the next signed command, once. */
+async function load(url: string, pid: number, signed: Signed[], seconds: number): Promise<Load> {
+  const result = await measured(pid, () =>
+    LOAD_GENERATOR === 'wrk' ? wrk(url, signed, seconds) : cannon(url, signed, seconds),
+  );
+  if (result.sent > signed.length) {
+    throw new Error(`ran out of signed requests (${result.sent} > ${signed.length})`);
+  }
+  return result;
+}
+
+async function cannon(url: string, signed: Signed[], seconds: number) {
+  let next = 0;
   const result = await autocannon({
     url: `${url}/slack/events`,
     connections: CONNECTIONS,
@@ -161,10 +197,6 @@ async function load(url: string, pid: number, signed: Signed[], seconds: number)
       },
     ],
   });
-  const cpu = cpuMs(pid) - cpuBefore;
-  clearInterval(sampler);
-  peak = Math.max(peak, rssMb(pid));
-  if (next > signed.length) throw new Error(`ran out of signed requests (${next} > ${signed.length})`);
   return {
     reqPerSec: Math.round(result.requests.average),
     p50Ms: result.latency.p50,
@@ -174,10 +206,72 @@ async function load(url: string, pid: number, signed: Signed[], seconds: number)
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
-    peakRssMb: peak,
     sent: next,
-    cpuMsPerRequest: Math.round((cpu / Math.max(1, result['2xx'])) * 1000) / 1000,
   };
+}
+
+interface WrkCounts {
+  requests: number;
+  durationUs: number;
+  status: number;
+  connect: number;
+  read: number;
+  write: number;
+  timeout: number;
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+  sent: number;
+}
+
+async function wrk(url: string, signed: Signed[], seconds: number) {
+  const { host } = new URL(url);
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'spawnai-bench-wrk-')), 'requests');
+  const raw = signed.map((s) => {
+    const head = Object.entries(s.headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
+    return `POST /slack/events HTTP/1.1\r\nhost: ${host}\r\n${head}content-length: ${Buffer.byteLength(s.body)}\r\n\r\n${s.body}\0`;
+  });
+  writeFileSync(file, raw.join(''));
+  try {
+    const child = spawn(
+      'wrk',
+      [
+        '-t1',
+        `-c${CONNECTIONS}`,
+        `-d${seconds}s`,
+        '--timeout',
+        '2s',
+        '-s',
+        path.join(ROOT, 'bench', 'wrk-requests.lua'),
+        url,
+      ],
+      { env: { ...process.env, BENCH_REQUESTS: file }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const line = /^WRKJSON (.*)$/m.exec(out)?.[1];
+    if (code !== 0 || !line) throw new Error(`wrk failed (exit ${code}):\n${out}`);
+    const c = JSON.parse(line) as WrkCounts;
+    const ms = (us: number) => Math.round(us / 100) / 10;
+    return {
+      reqPerSec: Math.round(c.requests / (c.durationUs / 1e6)),
+      p50Ms: ms(c.p50Us),
+      p99Ms: ms(c.p99Us),
+      maxMs: ms(c.maxUs),
+      acknowledged: c.requests - c.status,
+      non2xx: c.status,
+      errors: c.connect + c.read + c.write,
+      timeouts: c.timeout,
+      sent: c.sent,
+    };
+  } finally {
+    rmSync(path.dirname(file), { recursive: true, force: true });
+  }
 }
 
 async function stop(p: { child: ChildProcess; exited: Promise<unknown> }): Promise<void> {
@@ -422,9 +516,10 @@ async function main(): Promise<void> {
     'ingest',
     {
       setup: {
-        // autocannon, Redis and the server share these: the load generator's CPU per request
-        // is part of every rate measured here, hence cpuMsPerRequest beside it.
+        // The load generator, Redis and the server share these: the generator's CPU per
+        // request is part of every rate measured here, hence cpuMsPerRequest beside it.
         cpus: availableParallelism(),
+        loadGenerator: LOAD_GENERATOR,
         connections: CONNECTIONS,
         warmupSeconds: WARMUP_S,
         durationSeconds: DURATION_S,
