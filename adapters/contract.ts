@@ -52,9 +52,10 @@ export interface PlatformAdapter {
   /**
    * Long-lived connection (gateway, Socket Mode, long polling), only when the platform has no
    * webhook. One attempt: it resolves once connected or rejects (a StartupError, or an `auth`
-   * or `permission` SpawnError, when retrying cannot help); the caller retries.
+   * or `permission` SpawnError, when retrying cannot help); the caller retries. `signal`
+   * aborts an attempt the caller has given up on: it must not reach the platform afterwards.
    */
-  connect?(): Promise<Connection>;
+  connect?(signal?: AbortSignal): Promise<Connection>;
   /** Releases clients and timers. */
   close?(): Promise<void>;
 }

@@ -351,7 +351,9 @@ export async function createApp(
   // and shown as degraded while everything else in the process keeps running.
   const supervisor = roles.bot
     ? new ConnectionSupervisor(
-        adapters.flatMap((a) => (a.connect ? [{ platform: a.platform, connect: () => a.connect!() }] : [])),
+        adapters.flatMap((a) =>
+          a.connect ? [{ platform: a.platform, connect: (signal: AbortSignal) => a.connect!(signal) }] : [],
+        ),
         {
           minDelayMs: config.PLATFORM_RETRY_MIN_MS,
           maxDelayMs: config.PLATFORM_RETRY_MAX_MS,

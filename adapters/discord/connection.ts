@@ -19,6 +19,8 @@ export interface GatewayDeps {
   /** Every message for us becomes an `inbound` job; the worker runs the conversation. */
   readonly inbound: InboundQueue;
   readonly logger: Logger;
+  /** Ends a login that has not reached READY: the client is destroyed and reconnects no more. */
+  readonly signal?: AbortSignal;
 }
 
 /** Close codes after which reconnecting cannot help; each with what the operator should do. */
@@ -43,10 +45,12 @@ interface ShardManager {
 async function destroyClient(client: Client): Promise<void> {
   const manager = (client.ws as unknown as { _ws: ShardManager | null })._ws;
   const shards = [...(manager?.strategy?.shards?.values() ?? [])];
-  await client.destroy().catch(() => {});
+  // Before the destroy: a shard waiting for HELLO that is destroyed schedules a reconnect of
+  // its own, 500 ms later, which a slow close handshake would otherwise let through.
   for (const shard of shards) {
     Object.defineProperty(shard, 'internalConnect', { value: async () => {}, configurable: true });
   }
+  await client.destroy().catch(() => {});
 }
 
 /**
@@ -170,6 +174,10 @@ export async function connectGateway(deps: GatewayDeps): Promise<Connection> {
     rejectLogin = reject;
     client.once(Events.ClientReady, () => resolve());
   });
+  const abandon = () =>
+    rejectLogin?.(new SpawnError('ERR_PLATFORM_UNAVAILABLE', 'Discord gateway: the attempt was given up'));
+  if (deps.signal?.aborted) abandon();
+  deps.signal?.addEventListener('abort', abandon, { once: true });
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -202,6 +210,7 @@ export async function connectGateway(deps: GatewayDeps): Promise<Connection> {
     );
   } finally {
     clearTimeout(timer);
+    deps.signal?.removeEventListener('abort', abandon);
     rejectLogin = undefined;
   }
   ready = true;

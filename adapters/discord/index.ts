@@ -80,11 +80,12 @@ export function createDiscordAdapter(
       }),
     inbound: (job) => (job.data.kind === 'message' ? gatewayMessages(job) : interactions(job)),
     files: createDiscordFileFetcher(config.DISCORD_API_URL),
-    async connect() {
+    async connect(signal) {
       // discord.js loads only in the process that holds the gateway.
       const { connectGateway } = await import('./connection.js');
       return connectGateway({
         token,
+        ...(signal ? { signal } : {}),
         apiUrl: config.DISCORD_API_URL,
         inbound: ctx.inbound,
         logger,

@@ -29,7 +29,8 @@ export interface LinkStatus {
 /** One long-lived platform connection the supervisor keeps up. */
 export interface LinkSpec {
   readonly platform: Platform;
-  connect(): Promise<Connection>;
+  /** One attempt; `signal` aborts when the attempt timed out or the supervisor stops. */
+  connect(signal: AbortSignal): Promise<Connection>;
 }
 
 export interface SupervisorOptions {
@@ -81,6 +82,8 @@ class Link {
   nextAttemptAt: Date | undefined;
   connection: Connection | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** Aborts the attempt in progress (when it times out, or the supervisor stops). */
+  attempt: AbortController | undefined;
   /** Settles after the first attempt, whatever its outcome. */
   readonly firstAttempt: Promise<void>;
   settleFirst!: () => void;
@@ -162,6 +165,7 @@ export class ConnectionSupervisor {
     for (const link of this.links) {
       clearTimeout(link.timer);
       link.timer = undefined;
+      link.attempt?.abort(new Error('stopping'));
     }
     await Promise.all(
       this.links.map(async (link) => {
@@ -186,7 +190,7 @@ export class ConnectionSupervisor {
     const log = this.options.logger.child({ platform });
     let connection: Connection;
     try {
-      connection = await this.withTimeout(link.spec.connect());
+      connection = await this.withTimeout(link, (signal) => link.spec.connect(signal));
     } catch (e) {
       link.failures += 1;
       if (isFatalConnectError(e)) {
@@ -263,22 +267,35 @@ export class ConnectionSupervisor {
   }
 
   /** One attempt, bounded; a connection that arrives after its deadline is closed at once. */
-  private withTimeout(pending: Promise<Connection>): Promise<Connection> {
+  /**
+   * An attempt that has not connected in time is failed and aborted: a connector that still
+   * reached the platform later would overlap the next attempt (two logins, or a refusal the
+   * retry waits did not space). One that connects all the same is stopped.
+   */
+  private withTimeout(
+    link: Link,
+    connect: (signal: AbortSignal) => Promise<Connection>,
+  ): Promise<Connection> {
     const ms = this.options.attemptTimeoutMs;
+    const abort = new AbortController();
+    link.attempt = abort;
     return new Promise((resolve, reject) => {
       let late = false;
       const timer = setTimeout(() => {
         late = true;
+        abort.abort(new Error(`not connected after ${ms} ms`));
         reject(new Error(`not connected after ${ms} ms`));
       }, ms);
-      pending.then(
+      connect(abort.signal).then(
         (c) => {
           clearTimeout(timer);
+          if (link.attempt === abort) link.attempt = undefined;
           if (late) void c.stop().catch(() => {});
           else resolve(c);
         },
         (e: unknown) => {
           clearTimeout(timer);
+          if (link.attempt === abort) link.attempt = undefined;
           if (!late) reject(e);
         },
       );

@@ -73,6 +73,10 @@ export class FakeGateway {
   unreachable = false;
   /** WebSocket upgrades refused while unreachable, with when they came (epoch ms). */
   readonly refused: number[] = [];
+  /** While true the gateway accepts the WebSocket and then says nothing (no HELLO): it hangs. */
+  silent = false;
+  /** Connections accepted while silent, and the most of them open at once. */
+  readonly hung = { accepted: 0, mostOpen: 0, open: new Set<WebSocket>() };
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly heartbeatIntervalMs: number;
   private readonly messageContentAllowed: boolean;
@@ -110,6 +114,13 @@ export class FakeGateway {
 
   private onConnection(ws: WebSocket): void {
     this.stats.connections++;
+    if (this.silent) {
+      this.hung.accepted++;
+      this.hung.open.add(ws);
+      this.hung.mostOpen = Math.max(this.hung.mostOpen, this.hung.open.size);
+      ws.on('close', () => this.hung.open.delete(ws));
+      return;
+    }
     let session: GatewaySession | undefined;
     this.send(ws, { op: OP.hello, d: { heartbeat_interval: this.heartbeatIntervalMs }, s: null, t: null });
     ws.on('message', (data: RawData, isBinary: boolean) => {

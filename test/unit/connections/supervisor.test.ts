@@ -93,4 +93,37 @@ describe('ConnectionSupervisor', () => {
     expect(supervisor.statuses()[0]?.state).toBe('connected');
     await supervisor.stop();
   });
+
+  it('aborts an attempt that timed out, so it cannot reach the platform beside the next one', async () => {
+    const signals: AbortSignal[] = [];
+    const supervisor = new ConnectionSupervisor(
+      [
+        {
+          platform: 'discord',
+          connect: (signal) => {
+            signals.push(signal);
+            return new Promise<Connection>(() => {}); // never connects
+          },
+        },
+      ],
+      { minDelayMs: 20, maxDelayMs: 50, attemptTimeoutMs: 100, logger: silentLogger(), random: () => 0 },
+    );
+    supervisor.start();
+    await supervisor.firstAttempts(1_000);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(String(signals[0]?.reason)).toMatch(/not connected after 100 ms/);
+    // The next attempt starts after the wait, with a signal of its own; stopping aborts it.
+    await until(() => signals.length >= 2);
+    expect(signals[1]?.aborted).toBe(false);
+    await supervisor.stop();
+    expect(signals.at(-1)?.aborted).toBe(true);
+  });
 });
+
+async function until(ok: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('not within the deadline');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
