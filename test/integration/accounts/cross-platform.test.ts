@@ -59,12 +59,27 @@ const INVALID = 'That code is not valid or has expired.';
 async function tg(chat: FakeChat, from: FakeUser, text: string, match: RegExp): Promise<FakeMessage> {
   const before = telegram.botMessages(chat).length;
   await telegram.sendText(chat, from, text);
-  return until(`a reply to ${text} matching ${match}`, async () =>
-    telegram
+  // A build's card comes from the worker's queues: on a loaded machine that can take a while,
+  // and a wrong answer should say what came instead.
+  try {
+    return await until(
+      `a reply to ${text} matching ${match}`,
+      async () =>
+        telegram
+          .botMessages(chat)
+          .slice(before)
+          .find((m) => match.test(m.text ?? '')),
+      60_000,
+    );
+  } catch (e) {
+    const came = telegram
       .botMessages(chat)
       .slice(before)
-      .find((m) => match.test(m.text ?? '')),
-  );
+      .map((m) => m.text);
+    throw new Error(
+      `${e instanceof Error ? e.message : String(e)}; the bot said instead: ${JSON.stringify(came)}`,
+    );
+  }
 }
 
 /** Sends `/spawn <text>` on Slack and waits for the reply through its response_url. */
