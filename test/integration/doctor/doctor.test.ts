@@ -6,17 +6,24 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/index.js';
 import { doctorFailed, formatDoctor, runDoctor } from '../../../src/doctor/index.js';
-import { runCli } from '../../helpers/cli.js';
+import { runCli, uniquePrefix } from '../../helpers/cli.js';
 import { TEST_REDIS_URL } from '../../helpers/env.js';
 import { copyPgliteTemplate } from '../../helpers/pglite-template.js';
+import { cleanupPrefix } from '../../helpers/redis.js';
 
 /**
  * The doctor in this process, as the CLI runs it (same config parsing, checks and text); the
  * one test through the real CLI below shows the exit code and the printed output.
  */
 let dataDir: string;
+/**
+ * Queues of this file's own: the machine's Redis may hold a real install's (`spawnai`, the
+ * default prefix), whose jobs the queue counts below must not see.
+ */
+const PREFIX = uniquePrefix();
+
 async function doctor(env: Record<string, string>): Promise<{ code: number; output: string }> {
-  const config = loadConfig({ DATA_DIR: dataDir, ...env });
+  const config = loadConfig({ DATA_DIR: dataDir, QUEUE_PREFIX: PREFIX, ...env });
   const results = await runDoctor(config);
   return { code: doctorFailed(results) ? 1 : 0, output: formatDoctor(results, config) };
 }
@@ -55,6 +62,7 @@ beforeAll(async () => {
   await copyPgliteTemplate(path.join(dataDir, 'db'));
 });
 afterAll(async () => {
+  await cleanupPrefix(PREFIX);
   await new Promise((r) => server.close(r));
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -164,8 +172,6 @@ describe('spawnai doctor: queues', () => {
   it('reports queue depth and the age of the oldest waiting job', async () => {
     const { Queue } = await import('bullmq');
     const { Redis } = await import('ioredis');
-    const { uniquePrefix } = await import('../../helpers/cli.js');
-    const { cleanupPrefix } = await import('../../helpers/redis.js');
     const prefix = uniquePrefix();
     const redis = new Redis(TEST_REDIS_URL);
     const queue = new Queue('spawn', { connection: redis, prefix });
