@@ -71,11 +71,14 @@ describe('a worker killed after serviceCreate', () => {
       100,
     );
     fakes.railway.release();
+    // The session goes live, then its build is recorded succeeded (two writes: a job stopped
+    // between them is run again and finishes the second); the person is told after both.
     const live = await until(
-      'live after the second worker took over',
+      'live after the second worker took over, its build succeeded',
       async () => {
         const s = await web.app.repos.sessions.get(sessionId);
-        return s?.status === 'live' ? s : undefined;
+        const b = await web.app.repos.builds.get(buildId);
+        return s?.status === 'live' && b?.status === 'succeeded' ? s : undefined;
       },
       30_000,
       200,

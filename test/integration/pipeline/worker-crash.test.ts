@@ -64,11 +64,13 @@ describe('a worker killed mid-build', () => {
 
     const second = await startWorker();
     workers.push(second);
+    // Live, then the build recorded succeeded (two writes; the person is told after both).
     const live = await until(
-      'live after the second worker took over',
+      'live after the second worker took over, its build succeeded',
       async () => {
         const s = await web.app.repos.sessions.get(sessionId);
-        return s?.status === 'live' ? s : undefined;
+        const b = (await web.app.repos.builds.listForSession(sessionId))[0];
+        return s?.status === 'live' && b?.status === 'succeeded' ? s : undefined;
       },
       40_000,
       250,
