@@ -1,4 +1,6 @@
+import { expect } from 'vitest';
 import type { Roles } from '../../../src/app.js';
+import type { LinkStatus } from '../../../src/connections/supervisor.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';
 import { FakeDiscord, type FakeDiscordOptions } from './server.js';
@@ -125,4 +127,12 @@ export function percentsOf(m: FakeMessage): number[] {
 /** Bot messages that reply to a given message. */
 export function repliesTo(fake: FakeDiscord, message: FakeMessage): FakeMessage[] {
   return fake.messagesIn(message.channel_id).filter((m) => m.message_reference?.message_id === message.id);
+}
+
+/** The gateway's state as /ready (200, also when degraded) reports it. */
+export async function gatewayStatus(w: DiscordWorld): Promise<Omit<LinkStatus, 'platform'> | undefined> {
+  const res = await fetch(`${w.t.url}/ready`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { platforms?: Record<string, Omit<LinkStatus, 'platform'>> }).platforms
+    ?.discord;
 }

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LinkStatus } from '../../../src/connections/supervisor.js';
-import { type DiscordWorld, repliesTo, startDiscordWorld } from '../../fakes/discord/harness.js';
+import {
+  type DiscordWorld,
+  gatewayStatus,
+  repliesTo,
+  startDiscordWorld,
+} from '../../fakes/discord/harness.js';
 import { until } from '../../helpers/app.js';
 
 const CONNECT_TIMEOUT_MS = 1_000;
@@ -24,18 +28,11 @@ afterAll(async () => {
   await w?.stop();
 });
 
-async function discord(): Promise<Omit<LinkStatus, 'platform'> | undefined> {
-  const res = await fetch(`${w.t.url}/ready`);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { platforms?: Record<string, Omit<LinkStatus, 'platform'>> }).platforms
-    ?.discord;
-}
-
 describe('discord: a gateway that hangs', () => {
   it('gives each attempt up after the connect timeout and closes it before the next, then connects once the gateway answers', async () => {
     const { fake } = w;
     await until('six attempts that hung', async () => fake.gateway.hung.accepted >= 6, 60_000);
-    const d = await discord();
+    const d = await gatewayStatus(w);
     expect(d?.state).toBe('degraded');
     expect(d?.error).toMatch(/not connected after 1000 ms/);
     // An attempt given up on is closed, not left waiting for HELLO beside the next one, nor
@@ -46,7 +43,7 @@ describe('discord: a gateway that hangs', () => {
     await until('the hung attempts closed', async () => fake.gateway.hung.open.size <= 1, 10_000);
 
     fake.gateway.silent = false;
-    await until('connected', async () => (await discord())?.state === 'connected', 30_000);
+    await until('connected', async () => (await gatewayStatus(w))?.state === 'connected', 30_000);
     expect(fake.gateway.connected()).toHaveLength(1);
     const bob = fake.user('bob');
     const m = fake.say(bob, fake.dmChannel(bob).id, '/help');

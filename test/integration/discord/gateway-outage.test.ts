@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LinkStatus } from '../../../src/connections/supervisor.js';
-import { type DiscordWorld, repliesTo, startDiscordWorld } from '../../fakes/discord/harness.js';
+import {
+  type DiscordWorld,
+  gatewayStatus,
+  repliesTo,
+  startDiscordWorld,
+} from '../../fakes/discord/harness.js';
 import { until } from '../../helpers/app.js';
 
 let w: DiscordWorld;
@@ -14,23 +18,16 @@ afterAll(async () => {
   await w?.stop();
 });
 
-async function discord(): Promise<Omit<LinkStatus, 'platform'> | undefined> {
-  const res = await fetch(`${w.t.url}/ready`);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { platforms?: Record<string, Omit<LinkStatus, 'platform'>> }).platforms
-    ?.discord;
-}
-
 describe('discord: the gateway goes away while connected', () => {
   it('after a few quick resumes fail, it is retried with growing waits (not every 500 ms), shown degraded, and handles messages once back', async () => {
     const { fake } = w;
-    await until('connected', async () => (await discord())?.state === 'connected');
+    await until('connected', async () => (await gatewayStatus(w))?.state === 'connected');
     fake.gateway.unreachable = true;
     fake.gateway.closeAll(4000);
     await until(
       'degraded with three retries',
       async () => {
-        const d = await discord();
+        const d = await gatewayStatus(w);
         return d?.state === 'degraded' && d.retryDelaysMs.length >= 3;
       },
       30_000,
@@ -45,7 +42,7 @@ describe('discord: the gateway goes away while connected', () => {
     expect(last[1]!, `gaps ${gaps}`).toBeGreaterThan(1000);
 
     fake.gateway.unreachable = false;
-    await until('connected again', async () => (await discord())?.state === 'connected', 20_000);
+    await until('connected again', async () => (await gatewayStatus(w))?.state === 'connected', 20_000);
     const bob = fake.user('bob');
     const dm = fake.dmChannel(bob);
     const m = fake.say(bob, dm.id, '/help');

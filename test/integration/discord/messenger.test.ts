@@ -3,9 +3,9 @@ import { createDiscordMessenger, type DiscordMessenger } from '../../../adapters
 import { DiscordApi } from '../../../adapters/discord/rest.js';
 import type { ConversationRef } from '../../../src/core/platform.js';
 import type { ReplyView } from '../../../src/core/view.js';
-import { SpawnError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { embedOf, type FakeChannel, FakeDiscord, type FakeUser } from '../../fakes/discord/harness.js';
+import { spawnErrorOf } from '../../helpers/spawn-error.js';
 
 let fake: FakeDiscord;
 let general: FakeChannel;
@@ -44,15 +44,6 @@ const channelConversation = (channelId: string): ConversationRef => ({
   teamId: guildId,
   channelId,
 });
-
-async function failure(p: Promise<unknown>): Promise<SpawnError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(SpawnError);
-  return e as SpawnError;
-}
 
 describe('discord messenger over REST', () => {
   it('opens a thread from a mention, posts there, and reuses the thread when the post is retried', async () => {
@@ -100,7 +91,7 @@ describe('discord messenger over REST', () => {
     const m = messenger();
     const channel = fake.addChannel(guildId, 'long-limit');
     fake.buckets.force(new RegExp(`POST /channels/${channel.id}/messages$`), 30, 1);
-    const e = await failure(m.post(channelConversation(channel.id), view('Later')));
+    const e = await spawnErrorOf(m.post(channelConversation(channel.id), view('Later')));
     expect(e.code).toBe('ERR_PLATFORM_RATE_LIMITED');
     expect(e.retryAfterMs).toBeGreaterThanOrEqual(30_000);
     // Handed back at once: the one refused request, no wait in process and no retry.
@@ -122,7 +113,7 @@ describe('discord messenger over REST', () => {
 
   it('maps 401, 403, 404, 5xx and timeouts onto ERR_PLATFORM_* codes, without secrets', async () => {
     const wrongToken = 'wrong.token-value-that-must-not-leak';
-    const auth = await failure(
+    const auth = await spawnErrorOf(
       messenger({ token: wrongToken }).post(channelConversation(general.id), view('x')),
     );
     expect(auth.code).toBe('ERR_PLATFORM_AUTH');
@@ -131,15 +122,15 @@ describe('discord messenger over REST', () => {
     const m = messenger({ timeoutMs: 300 });
     const locked = fake.addChannel(guildId, 'locked');
     locked.forbidden = true;
-    expect((await failure(m.post(channelConversation(locked.id), view('x')))).code).toBe(
+    expect((await spawnErrorOf(m.post(channelConversation(locked.id), view('x')))).code).toBe(
       'ERR_PLATFORM_PERMISSION',
     );
-    expect((await failure(m.post(channelConversation('99999999999'), view('x')))).code).toBe(
+    expect((await spawnErrorOf(m.post(channelConversation('99999999999'), view('x')))).code).toBe(
       'ERR_PLATFORM_NOT_FOUND',
     );
     expect(
       (
-        await failure(
+        await spawnErrorOf(
           m.update({ conversation: channelConversation(general.id), messageId: '12345678' }, view('x')),
         )
       ).code,
@@ -150,13 +141,13 @@ describe('discord messenger over REST', () => {
     await m.post(channelConversation(flaky.id), view('after one 502'));
     expect(fake.messagesIn(flaky.id)).toHaveLength(1);
     fake.failNext(new RegExp(`POST /channels/${flaky.id}/messages$`), 503, 3);
-    const down = await failure(m.post(channelConversation(flaky.id), view('x')));
+    const down = await spawnErrorOf(m.post(channelConversation(flaky.id), view('x')));
     expect(down).toMatchObject({ code: 'ERR_PLATFORM_UNAVAILABLE', retryable: true });
 
     const slow = fake.addChannel(guildId, 'slow');
     // Slow answers that would succeed: only our own timeout can turn them into this error.
     fake.delayNext(new RegExp(`POST /channels/${slow.id}/messages$`), 1500, 3);
-    const timedOut = await failure(m.post(channelConversation(slow.id), view('x')));
+    const timedOut = await spawnErrorOf(m.post(channelConversation(slow.id), view('x')));
     expect(timedOut.code).toBe('ERR_PLATFORM_UNAVAILABLE');
     expect(timedOut.message).toContain('timed out');
   });

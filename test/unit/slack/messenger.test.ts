@@ -3,9 +3,9 @@ import { SlackInstallations } from '../../../adapters/slack/installations.js';
 import { createSlackMessenger, SLACK_EDIT_INTERVAL_MS } from '../../../adapters/slack/messenger.js';
 import { WebClients, webClientOptions } from '../../../adapters/slack/web-api.js';
 import type { ReplyView } from '../../../src/core/view.js';
-import { SpawnError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { FakeSlack, type FakeWorkspace } from '../../fakes/slack/index.js';
+import { spawnErrorOf } from '../../helpers/spawn-error.js';
 
 const ACME: FakeWorkspace = {
   teamId: 'T0ACME',
@@ -31,16 +31,6 @@ function messenger(token = ACME.botToken, apiUrl = fake.apiUrl) {
     clients: new WebClients(webClientOptions(apiUrl, logger)),
     logger,
   });
-}
-
-async function failure(p: Promise<unknown>): Promise<SpawnError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SpawnError);
-    return e as SpawnError;
-  }
-  throw new Error('expected a failure');
 }
 
 describe('slack messenger (Web API through @slack/web-api, against the fake)', () => {
@@ -75,7 +65,7 @@ describe('slack messenger (Web API through @slack/web-api, against the fake)', (
     const ref = await m.post({ platform: 'slack', teamId: 'T0ACME', channelId: 'C0M2' }, view);
     fake.rateLimitEvery('chat.update', 1);
     const started = Date.now();
-    const e = await failure(m.update(ref, view));
+    const e = await spawnErrorOf(m.update(ref, view));
     fake.rateLimitEvery('chat.update', 1_000_000);
     expect(e).toMatchObject({ code: 'ERR_PLATFORM_RATE_LIMITED', kind: 'rate_limited', retryAfterMs: 1000 });
     expect(Date.now() - started).toBeLessThan(1000);
@@ -87,21 +77,25 @@ describe('slack messenger (Web API through @slack/web-api, against the fake)', (
       conversation: { platform: 'slack' as const, teamId: 'T0ACME', channelId: 'C0M3' },
       messageId: '1.000001',
     };
-    expect(await failure(m.update(ref, view))).toMatchObject({ code: 'ERR_PLATFORM_NOT_FOUND' });
+    expect(await spawnErrorOf(m.update(ref, view))).toMatchObject({ code: 'ERR_PLATFORM_NOT_FOUND' });
     fake.failNext('chat.postMessage', 'not_in_channel', 'invalid_blocks');
-    expect(await failure(m.post(ref.conversation, view))).toMatchObject({ code: 'ERR_PLATFORM_PERMISSION' });
-    expect(await failure(m.post(ref.conversation, view))).toMatchObject({ code: 'ERR_PLATFORM_INVALID' });
-    const bad = await failure(messenger('xoxb-wrong-token').post(ref.conversation, view));
+    expect(await spawnErrorOf(m.post(ref.conversation, view))).toMatchObject({
+      code: 'ERR_PLATFORM_PERMISSION',
+    });
+    expect(await spawnErrorOf(m.post(ref.conversation, view))).toMatchObject({
+      code: 'ERR_PLATFORM_INVALID',
+    });
+    const bad = await spawnErrorOf(messenger('xoxb-wrong-token').post(ref.conversation, view));
     expect(bad).toMatchObject({ code: 'ERR_PLATFORM_AUTH', kind: 'auth' });
     expect(bad.message).not.toContain('xoxb-wrong-token');
     fake.revoke('xoxb-revoked');
-    expect(await failure(messenger('xoxb-revoked').post(ref.conversation, view))).toMatchObject({
+    expect(await spawnErrorOf(messenger('xoxb-revoked').post(ref.conversation, view))).toMatchObject({
       code: 'ERR_PLATFORM_AUTH',
     });
   });
 
   it('maps an unreachable Slack to ERR_PLATFORM_UNAVAILABLE (retryable) after a few quick retries', async () => {
-    const e = await failure(
+    const e = await spawnErrorOf(
       messenger(ACME.botToken, 'http://127.0.0.1:9/api').post(
         { platform: 'slack', teamId: 'T0ACME', channelId: 'C1' },
         view,
@@ -119,6 +113,6 @@ describe('slack messenger (Web API through @slack/web-api, against the fake)', (
       response_type: 'ephemeral',
       thread_ts: '1.1',
     });
-    expect(await failure(m.respond(url, view))).toMatchObject({ code: 'ERR_PLATFORM_NOT_FOUND' });
+    expect(await spawnErrorOf(m.respond(url, view))).toMatchObject({ code: 'ERR_PLATFORM_NOT_FOUND' });
   });
 });
