@@ -15,6 +15,8 @@ export interface SocketModeOptions {
   readonly clientOptions: WebClientOptions;
   readonly inbound: InboundQueue;
   readonly postable?: (teamId: string, channelId: string) => boolean;
+  /** The supervisor's: the attempt was given up on (timeout, shutdown). */
+  readonly signal?: AbortSignal;
   readonly logger: Logger;
 }
 
@@ -55,18 +57,31 @@ export async function connectSocketMode(options: SocketModeOptions): Promise<Con
   });
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const { signal } = options;
+  const started = Promise.resolve(app.start());
   try {
+    signal?.throwIfAborted();
     await Promise.race([
-      app.start(),
+      started,
       new Promise<never>((_, reject) => {
         timer = setTimeout(
           () => reject(new Error(`not connected after ${SLACK_SOCKET_CONNECT_TIMEOUT_MS / 1000} s`)),
           SLACK_SOCKET_CONNECT_TIMEOUT_MS,
         );
+        onAbort = () => reject(signal?.reason ?? new Error('connection attempt aborted'));
+        signal?.addEventListener('abort', onAbort, { once: true });
       }),
     ]);
   } catch (e) {
     stopping = true;
+    // The SDK's start may still be on its way (apps.connections.open, then the socket): stopped
+    // now, it would open its socket after all, beside the next attempt's. So it is stopped again
+    // once it gets there.
+    void started.then(
+      () => Promise.resolve(app.stop()).catch(() => {}),
+      () => {},
+    );
     await Promise.resolve(app.stop()).catch(() => {});
     if (refusedToken(e)) {
       throw new StartupError(
@@ -76,6 +91,7 @@ export async function connectSocketMode(options: SocketModeOptions): Promise<Con
     throw new SpawnError('ERR_PLATFORM_UNAVAILABLE', 'Slack Socket Mode could not connect.', { cause: e });
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
   logger.info('slack socket mode connected');
   const lost = new Promise<Error>((resolve) => {

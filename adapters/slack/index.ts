@@ -163,9 +163,10 @@ export function createSlackAdapter(config: SlackConfig, ctx: SlackServices): Sla
     },
     ...(config.SLACK_APP_TOKEN
       ? {
-          connect: () => {
+          connect: (signal?: AbortSignal) => {
             warm();
             return connectSocketMode({
+              ...(signal ? { signal } : {}),
               appToken: config.SLACK_APP_TOKEN!,
               tokens: installations,
               clientOptions,

@@ -91,3 +91,13 @@ export async function callTelegram<T>(method: string, fn: () => Promise<T>): Pro
     throw toTelegramError(method, e);
   }
 }
+
+type GrammySignal = Parameters<Api['getMe']>[0];
+
+/**
+ * grammY types its request signals with the `abort-controller` package's class (for old Node);
+ * at run time it hands them to fetch, which takes Node's own AbortSignal.
+ */
+export function grammySignal(signal: AbortSignal | undefined): GrammySignal {
+  return signal as unknown as GrammySignal;
+}

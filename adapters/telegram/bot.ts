@@ -3,7 +3,7 @@ import type { BotCommand, Update, UserFromGetMe } from 'grammy/types';
 import { describeError, isSpawnError } from '../../src/errors.js';
 import { retry } from '../../src/lib/retry.js';
 import type { Logger } from '../../src/log.js';
-import { callTelegram } from './api.js';
+import { callTelegram, grammySignal } from './api.js';
 
 /** The long-poll timeout of getUpdates (grammY's runner default). */
 export const TELEGRAM_POLL_TIMEOUT_S = 30;
@@ -39,10 +39,11 @@ export async function registerCommands(api: Api, billing: boolean): Promise<void
 }
 
 /** getMe with a few quick retries for network trouble; a wrong token fails at once. */
-export async function getMe(api: Api): Promise<UserFromGetMe> {
-  return retry(() => callTelegram('getMe', () => api.getMe()), {
+export async function getMe(api: Api, signal?: AbortSignal): Promise<UserFromGetMe> {
+  return retry(() => callTelegram('getMe', () => api.getMe(grammySignal(signal))), {
     attempts: GET_ME_ATTEMPTS,
     delay: (e, attempt) => (isSpawnError(e) && e.retryable ? GET_ME_RETRY_MS * attempt : undefined),
+    ...(signal ? { signal } : {}),
   });
 }
 
@@ -59,6 +60,8 @@ export interface BotHostOptions {
   readonly forward?: (update: Update) => Promise<void>;
   /** Long polling: how long one getUpdates may wait (TELEGRAM_POLL_TIMEOUT_S). */
   readonly pollTimeoutS?: number;
+  /** Ends getMe when the caller gives up (a connection attempt the supervisor aborted). */
+  readonly signal?: AbortSignal;
   readonly logger: Logger;
 }
 
@@ -87,7 +90,7 @@ export class BotHost {
 
   private async create(): Promise<Bot> {
     const { token, apiRoot, handlers, forward, logger } = this.options;
-    const botInfo = await getMe(this.options.api);
+    const botInfo = await getMe(this.options.api, this.options.signal);
     this.me = botInfo;
     const bot = new Bot(token, {
       botInfo,

@@ -3,21 +3,36 @@ import type { Api, Bot } from 'grammy';
 import { describeError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { Connection } from '../contract.js';
-import { callTelegram, toTelegramError } from './api.js';
+import { callTelegram, grammySignal, toTelegramError } from './api.js';
 import { TELEGRAM_ALLOWED_UPDATES, TELEGRAM_POLL_TIMEOUT_S } from './bot.js';
+
+export interface PollingOptions {
+  /** How long one getUpdates may wait (TELEGRAM_POLL_TIMEOUT_S). */
+  readonly pollTimeoutS?: number;
+  /** The supervisor's: the attempt was given up on (timeout, shutdown). */
+  readonly signal?: AbortSignal | undefined;
+}
 
 /**
  * Long polling with @grammyjs/runner, for a bot without a public webhook. The webhook is
  * deleted first: Telegram refuses getUpdates (409) while one is set, and the two modes must
  * never run at once.
+ *
+ * An aborted attempt never starts its runner: Telegram allows one getUpdates at a time, so a
+ * poller started late, beside the next attempt's, would have one of the two refused with 409
+ * ("terminated by other getUpdates request"), and a 409 stops a runner.
  */
 export async function startPolling(
   bot: Bot,
   api: Api,
   logger: Logger,
-  pollTimeoutS = TELEGRAM_POLL_TIMEOUT_S,
+  options: PollingOptions = {},
 ): Promise<Connection> {
-  await callTelegram('deleteWebhook', () => api.deleteWebhook({ drop_pending_updates: false }));
+  const { pollTimeoutS = TELEGRAM_POLL_TIMEOUT_S, signal } = options;
+  await callTelegram('deleteWebhook', () =>
+    api.deleteWebhook({ drop_pending_updates: false }, grammySignal(signal)),
+  );
+  signal?.throwIfAborted();
   // The runner retries failed polls itself (with growing waits); this makes them visible in our
   // logs and in the connection's health, so /ready says Telegram is degraded meanwhile.
   let failing: string | undefined;

@@ -152,7 +152,7 @@ export function createTelegramAdapter(
   }
   return {
     ...adapter,
-    async connect() {
+    async connect(signal) {
       // The poller hands updates to the queue (the update id is the job id); only pre-checkout
       // queries are answered in this process, at once.
       const poller = new BotHost({
@@ -164,11 +164,13 @@ export function createTelegramAdapter(
           await ctx.inbound.enqueue('telegram', String(update.update_id), 'update', update);
         },
         pollTimeoutS: config.TELEGRAM_POLL_TIMEOUT_S,
+        ...(signal ? { signal } : {}),
         logger,
       });
       const bot = await poller.bot(); // getMe: a wrong token fails the start with a clear error
+      signal?.throwIfAborted();
       await commands();
-      return startPolling(bot, api, logger, config.TELEGRAM_POLL_TIMEOUT_S);
+      return startPolling(bot, api, logger, { pollTimeoutS: config.TELEGRAM_POLL_TIMEOUT_S, signal });
     },
   };
 }

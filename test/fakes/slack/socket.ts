@@ -21,6 +21,10 @@ export class FakeSocketMode {
   unreachable = false;
   /** Upgrades refused while unreachable (epoch ms). */
   readonly refused: number[] = [];
+  /** While true the socket is accepted but `hello` never comes (an overloaded or broken edge). */
+  silent = false;
+  /** Connections accepted while silent: how many, which are open now, most open at once. */
+  readonly hung = { accepted: 0, open: new Set<WebSocket>(), mostOpen: 0 };
 
   urlFor(base: string): string {
     const ticket = randomBytes(8).toString('hex');
@@ -42,6 +46,13 @@ export class FakeSocketMode {
         return;
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => {
+        if (this.silent) {
+          this.hung.accepted++;
+          this.hung.open.add(ws);
+          this.hung.mostOpen = Math.max(this.hung.mostOpen, this.hung.open.size);
+          ws.on('close', () => this.hung.open.delete(ws));
+          return;
+        }
         this.clients.add(ws);
         ws.on('close', () => this.clients.delete(ws));
         ws.on('message', (data) => {
@@ -103,7 +114,7 @@ export class FakeSocketMode {
   }
 
   async close(): Promise<void> {
-    for (const c of this.clients) c.terminate();
+    for (const c of [...this.clients, ...this.hung.open]) c.terminate();
     await new Promise<void>((r) => this.wss.close(() => r()));
   }
 }

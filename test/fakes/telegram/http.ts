@@ -75,6 +75,13 @@ export class FakeBotApi {
    */
   unreachable = false;
   readonly refused: number[] = [];
+  /**
+   * Methods Telegram answers only after this many ms (a slow network or an overloaded Bot API).
+   * A request its client gives up on meanwhile is dropped unanswered and unrun.
+   */
+  readonly slow = new Map<string, number>();
+  /** Requests held by `slow`: how many came, which are open now, most open at once. */
+  readonly held = { accepted: 0, open: new Set<IncomingMessage>(), mostOpen: 0 };
 
   constructor(options: FakeTelegramOptions = {}) {
     this.state = new TelegramState(options);
@@ -142,6 +149,8 @@ export class FakeBotApi {
     } catch {
       return send(res, 400, { ok: false, error_code: 400, description: 'Bad Request: invalid JSON' });
     }
+    const delayMs = this.slow.get(method);
+    if (delayMs !== undefined && !(await this.hold(req, res, delayMs))) return;
     const faulted = this.fault(method, params);
     if (faulted) return send(res, faulted.status, faulted.body);
     if (method === 'getUpdates') {
@@ -150,6 +159,23 @@ export class FakeBotApi {
     }
     const { status, body } = this.invoke(method, params);
     send(res, status, body);
+  }
+
+  /** Waits `ms`; false when the client closed the request meanwhile. */
+  private async hold(req: IncomingMessage, res: ServerResponse, ms: number): Promise<boolean> {
+    this.held.accepted++;
+    this.held.open.add(req);
+    this.held.mostOpen = Math.max(this.held.mostOpen, this.held.open.size);
+    let closed = false;
+    const onClose = () => {
+      closed = true;
+      this.held.open.delete(req);
+    };
+    res.once('close', onClose);
+    await new Promise((r) => setTimeout(r, ms));
+    res.off('close', onClose);
+    this.held.open.delete(req);
+    return !closed && !res.destroyed;
   }
 
   /** The answer the test set for the next call of this method (see `failNext`), if any. */
