@@ -40,6 +40,7 @@ function refusedToken(e: unknown): boolean {
  * A dropped socket is reported through `lost` instead, and the supervisor reconnects.
  */
 export async function connectSocketMode(options: SocketModeOptions): Promise<Connection> {
+  options.signal?.throwIfAborted();
   const logger = options.logger.child({ transport: 'socket-mode' });
   const receiver = new SocketModeReceiver({
     appToken: options.appToken,
@@ -61,7 +62,6 @@ export async function connectSocketMode(options: SocketModeOptions): Promise<Con
   const { signal } = options;
   const started = Promise.resolve(app.start());
   try {
-    signal?.throwIfAborted();
     await Promise.race([
       started,
       new Promise<never>((_, reject) => {
