@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { HeldConnections } from '../held-connections.js';
 
 /** Intent bits (Discord's `intents` in IDENTIFY). */
 export const INTENTS = {
@@ -73,10 +74,15 @@ export class FakeGateway {
   unreachable = false;
   /** WebSocket upgrades refused while unreachable, with when they came (epoch ms). */
   readonly refused: number[] = [];
-  /** While true the gateway accepts the WebSocket and then says nothing (no HELLO): it hangs. */
+  /**
+   * While true the gateway accepts the WebSocket and then says nothing: the first thing Discord
+   * sends on a new connection is Hello (opcode 10, with `heartbeat_interval`;
+   * https://discord.com/developers/docs/events/gateway#hello-event), and without it a client
+   * cannot identify: the connection hangs.
+   */
   silent = false;
-  /** Connections accepted while silent, and the most of them open at once. */
-  readonly hung = { accepted: 0, mostOpen: 0, open: new Set<WebSocket>() };
+  /** Connections accepted while silent. */
+  readonly hung = new HeldConnections<WebSocket>();
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly heartbeatIntervalMs: number;
   private readonly messageContentAllowed: boolean;
@@ -115,10 +121,7 @@ export class FakeGateway {
   private onConnection(ws: WebSocket): void {
     this.stats.connections++;
     if (this.silent) {
-      this.hung.accepted++;
-      this.hung.open.add(ws);
-      this.hung.mostOpen = Math.max(this.hung.mostOpen, this.hung.open.size);
-      ws.on('close', () => this.hung.open.delete(ws));
+      ws.on('close', this.hung.hold(ws));
       return;
     }
     let session: GatewaySession | undefined;

@@ -1,8 +1,8 @@
 import { expect } from 'vitest';
 import type { Roles } from '../../../src/app.js';
-import type { LinkStatus } from '../../../src/connections/supervisor.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';
+import { type ReadyLink, readReady } from '../../helpers/ready.js';
 import { FakeDiscord, type FakeDiscordOptions } from './server.js';
 import type { Embed, FakeMessage } from './state.js';
 
@@ -27,7 +27,9 @@ export function discordEnv(fake: FakeDiscord): Record<string, string> {
 
 /**
  * A fake Discord and the real app (web + worker, and the gateway with `bot: true`) talking to
- * it; `prepare` adds guilds and channels before the gateway connects.
+ * it; `prepare` adds guilds and channels before the gateway connects. This file adds no rule
+ * of Discord's: those live in the fakes it starts, each citing its page (the gateway's Hello,
+ * which `silent` withholds: https://discord.com/developers/docs/events/gateway#hello-event).
  */
 export async function startDiscordWorld(
   options: {
@@ -130,9 +132,8 @@ export function repliesTo(fake: FakeDiscord, message: FakeMessage): FakeMessage[
 }
 
 /** The gateway's state as /ready (200, also when degraded) reports it. */
-export async function gatewayStatus(w: DiscordWorld): Promise<Omit<LinkStatus, 'platform'> | undefined> {
-  const res = await fetch(`${w.t.url}/ready`);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { platforms?: Record<string, Omit<LinkStatus, 'platform'>> }).platforms
-    ?.discord;
+export async function gatewayStatus(w: DiscordWorld): Promise<ReadyLink | undefined> {
+  const { status, body } = await readReady(w.t.url);
+  expect(status).toBe(200);
+  return body.platforms?.discord;
 }

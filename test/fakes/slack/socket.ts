@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { HeldConnections } from '../held-connections.js';
 
 export interface SocketAck {
   readonly envelope_id: string;
@@ -21,10 +22,14 @@ export class FakeSocketMode {
   unreachable = false;
   /** Upgrades refused while unreachable (epoch ms). */
   readonly refused: number[] = [];
-  /** While true the socket is accepted but `hello` never comes (an overloaded or broken edge). */
+  /**
+   * While true the socket is accepted but `hello` never comes (an overloaded or broken edge).
+   * Slack sends `hello` once the connection is ready to receive events
+   * (https://docs.slack.dev/apis/events-api/using-socket-mode/), and the SDK's `start` waits for it.
+   */
   silent = false;
-  /** Connections accepted while silent: how many, which are open now, most open at once. */
-  readonly hung = { accepted: 0, open: new Set<WebSocket>(), mostOpen: 0 };
+  /** Connections accepted while silent. */
+  readonly hung = new HeldConnections<WebSocket>();
 
   urlFor(base: string): string {
     const ticket = randomBytes(8).toString('hex');
@@ -47,10 +52,7 @@ export class FakeSocketMode {
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         if (this.silent) {
-          this.hung.accepted++;
-          this.hung.open.add(ws);
-          this.hung.mostOpen = Math.max(this.hung.mostOpen, this.hung.open.size);
-          ws.on('close', () => this.hung.open.delete(ws));
+          ws.on('close', this.hung.hold(ws));
           return;
         }
         this.clients.add(ws);

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HeldConnections } from '../held-connections.js';
 import { METHODS } from './methods.js';
 import { ApiError, TelegramState } from './state.js';
 import type { FakeTelegramOptions, FakeUser, Update } from './types.js';
@@ -77,11 +78,13 @@ export class FakeBotApi {
   readonly refused: number[] = [];
   /**
    * Methods Telegram answers only after this many ms (a slow network or an overloaded Bot API).
+   * Only the timing changes: each call is still one HTTPS request answered with the usual
+   * `{ ok, result }` (https://core.telegram.org/bots/api#making-requests).
    * A request its client gives up on meanwhile is dropped unanswered and unrun.
    */
   readonly slow = new Map<string, number>();
-  /** Requests held by `slow`: how many came, which are open now, most open at once. */
-  readonly held = { accepted: 0, open: new Set<IncomingMessage>(), mostOpen: 0 };
+  /** Requests held by `slow`. */
+  readonly held = new HeldConnections<IncomingMessage>();
 
   constructor(options: FakeTelegramOptions = {}) {
     this.state = new TelegramState(options);
@@ -163,18 +166,16 @@ export class FakeBotApi {
 
   /** Waits `ms`; false when the client closed the request meanwhile. */
   private async hold(req: IncomingMessage, res: ServerResponse, ms: number): Promise<boolean> {
-    this.held.accepted++;
-    this.held.open.add(req);
-    this.held.mostOpen = Math.max(this.held.mostOpen, this.held.open.size);
+    const release = this.held.hold(req);
     let closed = false;
     const onClose = () => {
       closed = true;
-      this.held.open.delete(req);
+      release();
     };
     res.once('close', onClose);
     await new Promise((r) => setTimeout(r, ms));
     res.off('close', onClose);
-    this.held.open.delete(req);
+    release();
     return !closed && !res.destroyed;
   }
 

@@ -1,18 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LinkStatus } from '../../../src/connections/supervisor.js';
 import { discordEnv, FakeDiscord } from '../../fakes/discord/harness.js';
 import { until } from '../../helpers/app.js';
 import { killLeftovers, type RunningCli, startCli, waitForHttp } from '../../helpers/cli.js';
 import { TEST_REDIS_URL } from '../../helpers/env.js';
 import { fetchPreview } from '../../helpers/preview.js';
+import { readReady } from '../../helpers/ready.js';
 import { WebChatClient } from '../../helpers/web-client.js';
-
-interface Ready {
-  status: string;
-  checks: Record<string, string>;
-  platforms?: Record<string, Omit<LinkStatus, 'platform'>>;
-  message?: string;
-}
 
 const running: RunningCli[] = [];
 const fakes: FakeDiscord[] = [];
@@ -20,11 +13,6 @@ afterEach(async () => {
   await killLeftovers(running);
   for (const f of fakes.splice(0)) await f.stop();
 });
-
-async function ready(url: string): Promise<{ status: number; body: Ready }> {
-  const res = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(5000) });
-  return { status: res.status, body: (await res.json()) as Ready };
-}
 
 // Short, so the outage outlasts the connect timeout many times over in seconds, not minutes.
 const RETRY_MIN_MS = 200;
@@ -54,7 +42,7 @@ describe('spawnai start with the Discord gateway unreachable', () => {
 
     // /ready stays 200 and names the one platform that is down.
     const degraded = await until('discord degraded in /ready', async () => {
-      const { status, body } = await ready(r.url);
+      const { status, body } = await readReady(r.url);
       expect(status).toBe(200);
       return body.platforms?.discord?.state === 'degraded' ? body : undefined;
     });
@@ -90,7 +78,7 @@ describe('spawnai start with the Discord gateway unreachable', () => {
       expect(gap, `gaps ${seen}`).toBeGreaterThanOrEqual(0.8 * RETRY_MIN_MS * 2 ** i - 50);
     }
     // As the service reports them: growing by construction until the cap, then held there.
-    const waits = (await ready(r.url)).body.platforms?.discord?.retryDelaysMs ?? [];
+    const waits = (await readReady(r.url)).body.platforms?.discord?.retryDelaysMs ?? [];
     expect(waits.length).toBeGreaterThanOrEqual(6);
     for (let i = 1; i < waits.length; i++) {
       expect(waits[i]!, `waits ${waits}`).toBeGreaterThan(Math.min(waits[i - 1]!, 0.8 * RETRY_MAX_MS - 1));
@@ -110,7 +98,7 @@ describe('spawnai start with the Discord gateway unreachable', () => {
     const back = await until(
       'discord connected',
       async () => {
-        const { body } = await ready(r.url);
+        const { body } = await readReady(r.url);
         return body.platforms?.discord?.state === 'connected' ? body : undefined;
       },
       20_000,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LinkStatus } from '../../../src/connections/supervisor.js';
 import { FakeSlack, slashCommand } from '../../fakes/slack/index.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
+import { type ReadyLink, readReady } from '../../helpers/ready.js';
 import { ACME, ALICE, GENERAL, SIGNING_SECRET } from './harness.js';
 
 const APP_TOKEN = 'xapp-1-A0SPAWNAI-3333-abcdef';
@@ -34,11 +34,8 @@ afterAll(async () => {
   await fake?.stop();
 });
 
-async function slack(): Promise<Omit<LinkStatus, 'platform'> | undefined> {
-  const body = (await (await fetch(`${t.url}/ready`)).json()) as {
-    platforms?: Record<string, Omit<LinkStatus, 'platform'>>;
-  };
-  return body.platforms?.slack;
+async function slack(): Promise<ReadyLink | undefined> {
+  return (await readReady(t.url)).body.platforms?.slack;
 }
 
 describe('slack: a Socket Mode server that never says hello', () => {

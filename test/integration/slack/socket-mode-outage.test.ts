@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LinkStatus } from '../../../src/connections/supervisor.js';
 import { FakeSlack, slashCommand } from '../../fakes/slack/index.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
 import { createThrowawayPostgres } from '../../helpers/db.js';
+import { type ReadyLink, readReady } from '../../helpers/ready.js';
 import { ACME, ALICE, SIGNING_SECRET } from './harness.js';
 
 const APP_TOKEN = 'xapp-1-A0SPAWNAI-3333-abcdef';
@@ -36,14 +36,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function slack(): Promise<{ status: number; state?: Omit<LinkStatus, 'platform'>; overall: string }> {
-  const res = await fetch(`${t.url}/ready`);
-  const body = (await res.json()) as {
-    status: string;
-    platforms?: Record<string, Omit<LinkStatus, 'platform'>>;
-  };
+async function slack(): Promise<{ status: number; state?: ReadyLink; overall: string }> {
+  const { status, body } = await readReady(t.url);
   return {
-    status: res.status,
+    status,
     overall: body.status,
     ...(body.platforms?.slack ? { state: body.platforms.slack } : {}),
   };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LinkStatus } from '../../../src/connections/supervisor.js';
 import { FakeTelegram } from '../../fakes/telegram/server.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
+import { type ReadyLink, readReady } from '../../helpers/ready.js';
 import { botMessage, TOKEN } from './harness.js';
 
 const CONNECT_TIMEOUT_MS = 1_000;
@@ -30,11 +30,8 @@ afterAll(async () => {
   await fake?.stop();
 });
 
-async function telegram(): Promise<Omit<LinkStatus, 'platform'> | undefined> {
-  const body = (await (await fetch(`${t.url}/ready`)).json()) as {
-    platforms?: Record<string, Omit<LinkStatus, 'platform'>>;
-  };
-  return body.platforms?.telegram;
+async function telegram(): Promise<ReadyLink | undefined> {
+  return (await readReady(t.url)).body.platforms?.telegram;
 }
 
 describe('telegram: a Bot API too slow for the connect timeout', () => {

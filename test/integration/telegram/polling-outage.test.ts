@@ -1,15 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LinkStatus } from '../../../src/connections/supervisor.js';
 import { checkConnections } from '../../../src/doctor/connections.js';
 import { FakeTelegram } from '../../fakes/telegram/server.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
+import { readReady } from '../../helpers/ready.js';
 import { WebChatClient } from '../../helpers/web-client.js';
 import { botMessage, TOKEN } from './harness.js';
-
-interface Ready {
-  status: string;
-  platforms?: Record<string, Omit<LinkStatus, 'platform'>>;
-}
 
 let fake: FakeTelegram;
 let t: TestApp;
@@ -34,9 +29,8 @@ afterAll(async () => {
   await fake?.stop();
 });
 
-async function ready(): Promise<{ status: number; body: Ready }> {
-  const res = await fetch(`${t.url}/ready`);
-  return { status: res.status, body: (await res.json()) as Ready };
+async function ready() {
+  return readReady(t.url);
 }
 
 describe('Telegram long polling when Telegram cannot be reached', () => {
