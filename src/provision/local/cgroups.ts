@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -153,9 +154,18 @@ async function put(dir: string, file: string, value: string, optional = false): 
 }
 
 /**
- * Creates (or resets) the app's groups with its limits: memory (with swap, so it cannot move
- * out of RAM), processes and threads, CPU quota. Processes left in a group from an earlier
- * run are killed first.
+ * The group of one run of a session's app. Each run has its own: the process that ran the
+ * previous one (maybe another worker) removes that one's groups, killing what is in them,
+ * when it sees it exit, which may be after the next run has started. A name shared by the
+ * runs would have it kill the new app.
+ */
+export function appCgroupName(sessionId: string): string {
+  return `${sessionId}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Creates the app's groups with its limits: memory (with swap, so it cannot move out of RAM),
+ * processes and threads, CPU quota. Nothing is left behind when a step fails.
  */
 export async function createAppCgroup(
   support: CgroupSupport,
@@ -168,11 +178,21 @@ export async function createAppCgroup(
     if (parent) dirs[controller] = path.join(parent, group);
   }
   const cgroup: AppCgroup = { version: support.version, dirs };
-  await killCgroup(cgroup);
+  try {
+    await setUpCgroup(cgroup, limits);
+  } catch (e) {
+    await removeCgroup(cgroup);
+    throw e;
+  }
+  return cgroup;
+}
+
+async function setUpCgroup(cgroup: AppCgroup, limits: AppLimits): Promise<void> {
+  const { dirs } = cgroup;
   for (const dir of new Set(Object.values(dirs))) await mkdir(dir, { recursive: true });
   const memory = String(limits.memoryMb * 1024 * 1024);
   const quota = String(Math.max(1000, Math.round((limits.cpuPercent / 100) * CPU_PERIOD_US)));
-  if (support.version === 1) {
+  if (cgroup.version === 1) {
     if (dirs.memory) {
       await put(dirs.memory, 'memory.limit_in_bytes', memory);
       // Only where the kernel accounts swap; it must not be below the memory limit.
@@ -190,7 +210,6 @@ export async function createAppCgroup(
     await put(dir, 'pids.max', String(limits.processes));
     await put(dir, 'cpu.max', `${quota} ${CPU_PERIOD_US}`, true);
   }
-  return cgroup;
 }
 
 /** The files a process writes its pid to, to join every group of the app. */

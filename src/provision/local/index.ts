@@ -6,7 +6,7 @@ import { extractBundle, unpackBundle } from '../../lib/bundle-codec.js';
 import { freePort } from '../../util/free-port.js';
 import type { CodeOrigin, Deployment, DeployRequest, Provider, ProviderService } from '../types.js';
 import { cancelledError } from '../wait.js';
-import { createAppCgroup } from './cgroups.js';
+import { appCgroupName, createAppCgroup, removeCgroup } from './cgroups.js';
 import { findStartEntry } from './entry.js';
 import { findProgram, nodeDataBaselineMb } from './host-tools.js';
 import { heapMb } from './limits.js';
@@ -275,11 +275,18 @@ export function createLocalProvider(options: LocalProviderOptions): Provider & {
     }
 
     const sandboxed = sandbox.kind === 'bubblewrap';
+    const hostPort = sandboxed ? undefined : await choosePort(previous);
+    await boundLog(paths.logFile, LOCAL_LOG_MAX_BYTES).catch(() => undefined);
+    const how = sandboxed ? 'in its sandbox' : `without a sandbox, on port ${hostPort}`;
+    await appendFile(
+      paths.logFile,
+      `--- ${new Date().toISOString()} build ${buildId}: node ${entry} ${how} ---\n`,
+    );
+    const logOffset = await logSize(paths.logFile);
     const cgroup =
       sandbox.kind === 'bubblewrap' && sandbox.cgroups
-        ? await createAppCgroup(sandbox.cgroups, sessionId, config.limits)
+        ? await createAppCgroup(sandbox.cgroups, appCgroupName(sessionId), config.limits)
         : undefined;
-    const hostPort = sandboxed ? undefined : await choosePort(previous);
     const spec = {
       appDir: paths.appDir,
       runDir: paths.runDir,
@@ -299,13 +306,6 @@ export function createLocalProvider(options: LocalProviderOptions): Provider & {
             ...spec,
             runDir: path.join(sockets, sessionId, 'run'),
           });
-    await boundLog(paths.logFile, LOCAL_LOG_MAX_BYTES).catch(() => undefined);
-    const how = sandboxed ? 'in its sandbox' : `without a sandbox, on port ${hostPort}`;
-    await appendFile(
-      paths.logFile,
-      `--- ${new Date().toISOString()} build ${buildId}: node ${entry} ${how} ---\n`,
-    );
-    const logOffset = await logSize(paths.logFile);
     request.onProgress(sandboxed ? `starting node ${entry} in its sandbox` : `starting node ${entry}`);
     const child = await startApp({
       sessionId,
@@ -313,6 +313,10 @@ export function createLocalProvider(options: LocalProviderOptions): Provider & {
       launch,
       logFile: paths.logFile,
       sandboxed,
+    }).catch(async (e: unknown) => {
+      // Each run's groups have a name of their own (appCgroupName): no later run reuses these.
+      if (cgroup) await removeCgroup(cgroup);
+      throw e;
     });
     const app: RunningApp = {
       sessionId,

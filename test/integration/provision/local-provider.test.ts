@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppFile } from '../../../src/builder/types.js';
 import { silentLogger } from '../../../src/log.js';
+import { type AppCgroup, removeCgroup } from '../../../src/provision/local/cgroups.js';
 import { createLocalProvider, type LocalProviderOptions } from '../../../src/provision/local/index.js';
 import { boundLog, tailLog } from '../../../src/provision/local/process.js';
 import type { Provider } from '../../../src/provision/types.js';
@@ -106,6 +107,7 @@ async function readState(appsDir: string, sessionId: string) {
     hostPort?: number;
     ownerPid: number;
     buildId: string;
+    cgroup?: AppCgroup;
   };
 }
 
@@ -362,6 +364,22 @@ describe('local provider', () => {
     await first.destroy(sessionId);
     expect((await probe(url)).status).toBe(404);
     expect(await second.list()).toEqual([]);
+  });
+
+  it("a redeploy by another instance is not undone by the first one's late clean-up of its own run", async () => {
+    const previewPort = await freePort();
+    const first = makeProvider({ previewPort });
+    const second = makeProvider({ previewPort });
+    const sessionId = testSessionId();
+    await first.deploy(await deployRequest(store, sessionId, helloApp('one')));
+    const old = await readState(appsDir, sessionId);
+    const { url } = await second.deploy(await deployRequest(store, sessionId, helloApp('two')));
+    // What the first instance does when it sees its app exit, which may come after the second
+    // instance has set up the new run: it kills and removes the old run's control groups.
+    if (old.cgroup) await removeCgroup(old.cgroup);
+    expect(await probe(url)).toEqual({ status: 200, body: 'two' });
+    const now = await readState(appsDir, sessionId);
+    for (const dir of Object.values(now.cgroup?.dirs ?? {})) expect(existsSync(dir), dir).toBe(true);
   });
 
   it('starts a closed app again at the same address', async () => {
