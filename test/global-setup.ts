@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ensurePgliteTemplate } from './helpers/pglite-template.js';
+import { ensurePostgresTemplate } from './helpers/postgres-template.js';
 import { removeAbandonedRuns, removeThisRun } from './memory-tmpdir.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -19,7 +20,7 @@ function ensureCurrentBuild(): void {
 export default async function setup(): Promise<() => void> {
   removeAbandonedRuns();
   ensureCurrentBuild();
-  // Made once here, so the test processes copy it instead of racing to build it.
-  await ensurePgliteTemplate();
+  // Made once here, so the test processes copy them instead of racing to build them.
+  await Promise.all([ensurePgliteTemplate(), ensurePostgresTemplate()]);
   return removeThisRun;
 }

@@ -6,6 +6,7 @@ import { type Config, loadConfig } from '../../src/config/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { freePort } from '../../src/util/free-port.js';
 import { uniquePrefix } from './cli.js';
+import { createThrowawayPostgres, type DbKind } from './db.js';
 import { TEST_REDIS_URL } from './env.js';
 import { copyPgliteTemplate } from './pglite-template.js';
 import { cleanupPrefix } from './redis.js';
@@ -27,19 +28,37 @@ export const FAST_WORKER_ENV = {
   SHUTDOWN_TIMEOUT_MS: '3000',
 } as const;
 
+export interface TestAppOptions {
+  /**
+   * The database when `env` names none: a migrated throwaway database on the machine's Postgres
+   * (the default: production runs on Postgres, and a clone costs this process nothing), or PGlite
+   * in the data folder, as a Quick start install runs.
+   */
+  database?: DbKind;
+}
+
 /**
- * The real application in this process, on real Redis (a fresh queue prefix) and PGlite in a
- * temp folder (or the given DATABASE_URL), listening on a free port.
+ * The real application in this process, on real Redis (a fresh queue prefix) and a database of
+ * its own (see {@link TestAppOptions.database}, or the given DATABASE_URL), listening on a free port.
  */
 export async function startTestApp(
   env: Record<string, string | undefined> = {},
   roles: Partial<Roles> = {},
+  options: TestAppOptions = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'spawnai-app-'));
   // As DATA_DIR usually is: the local apps' sandbox user (nobody) may pass through it.
   chmodSync(dataDir, 0o755);
-  // A database of its own, as a fresh install has, without paying for initdb in every file.
-  if (!env.DATABASE_URL) await copyPgliteTemplate(path.join(dataDir, 'db'));
+  // A database of its own, as a fresh install has, without paying for initdb and migrations.
+  let ownPostgres: Awaited<ReturnType<typeof createThrowawayPostgres>> | undefined;
+  if (!env.DATABASE_URL) {
+    if (options.database === 'pglite') {
+      await copyPgliteTemplate(path.join(dataDir, 'db'));
+    } else {
+      ownPostgres = await createThrowawayPostgres({ migrated: true });
+      env = { ...env, DATABASE_URL: ownPostgres.url };
+    }
+  }
   const port = await freePort();
   const config = loadConfig({
     PORT: String(port),
@@ -53,13 +72,19 @@ export async function startTestApp(
     ...env,
   });
   const logger = createLogger(config.LOG_LEVEL);
-  const app = await createApp(
-    config,
-    { web: true, worker: true, bot: false, migrate: true, ...roles },
-    logger,
-    config.REDIS_URL,
-  );
-  await app.start();
+  let app: App;
+  try {
+    app = await createApp(
+      config,
+      { web: true, worker: true, bot: false, migrate: true, ...roles },
+      logger,
+      config.REDIS_URL,
+    );
+    await app.start();
+  } catch (e) {
+    await ownPostgres?.drop().catch(() => {});
+    throw e;
+  }
   let stopped = false;
   return {
     app,
@@ -71,6 +96,7 @@ export async function startTestApp(
       stopped = true;
       await app.stop();
       await cleanupPrefix(config.QUEUE_PREFIX);
+      await ownPostgres?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { type Database, openDatabase } from '../../src/db/client.js';
 import { createRepos, type Repos } from '../../src/db/repos/index.js';
-import { TEST_POSTGRES_ADMIN_URL } from './env.js';
 import { copyPgliteTemplate } from './pglite-template.js';
+import { ensurePostgresTemplate, postgresUrl, withAdmin } from './postgres-template.js';
 
 export type DbKind = 'pglite' | 'postgres';
 export const DB_KINDS: DbKind[] = ['pglite', 'postgres'];
@@ -18,28 +17,22 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+export interface ThrowawayOptions {
+  /** A clone of the migrated template instead of an empty database, as after `spawnai migrate`. */
+  migrated?: boolean;
+}
+
 /** A throwaway Postgres database on the machine's server; drop() removes it. */
-export async function createThrowawayPostgres(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createThrowawayPostgres(
+  options: ThrowawayOptions = {},
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `spawnai_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: TEST_POSTGRES_ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(TEST_POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
+  const template = options.migrated ? ` template ${await ensurePostgresTemplate()}` : '';
+  await withAdmin((admin) => admin.query(`create database ${name}${template}`));
   return {
-    url: url.toString(),
+    url: postgresUrl(name),
     drop: async () => {
-      const c = new pg.Client({ connectionString: TEST_POSTGRES_ADMIN_URL });
-      await c.connect();
-      try {
-        await c.query(`drop database if exists ${name} with (force)`);
-      } finally {
-        await c.end();
-      }
+      await withAdmin((admin) => admin.query(`drop database if exists ${name} with (force)`));
     },
   };
 }
@@ -61,7 +54,7 @@ export async function openTestDatabase(kind: DbKind): Promise<TestDatabase> {
       },
     };
   }
-  const pgdb = await createThrowawayPostgres();
+  const pgdb = await createThrowawayPostgres({ migrated: true });
   const database = await openDatabase({ url: pgdb.url, poolMax: 5 });
   await database.migrate();
   return {

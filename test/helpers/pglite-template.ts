@@ -5,12 +5,8 @@ import path from 'node:path';
 import { migrationsFolder, openDatabase } from '../../src/db/client.js';
 import { TEST_CACHE_DIR } from './env.js';
 
-/**
- * A new PGlite database costs an initdb and every migration (2-10 s, most of it CPU); a copy
- * of one already migrated costs a file copy. Tests that need a fresh, empty database start from
- * this template, kept per set of migrations so a new migration makes a new template.
- */
-function migrationsHash(): string {
+/** Names a migrated template after the migrations it holds, so a new migration makes a new one. */
+export function migrationsHash(): string {
   const hash = createHash('sha256');
   const folder = migrationsFolder();
   const files = [
@@ -25,6 +21,11 @@ function migrationsHash(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
+/**
+ * A new PGlite database costs an initdb and every migration (2-10 s, most of it CPU); a copy
+ * of one already migrated costs a file copy. Tests that need a fresh, empty database start from
+ * this template, kept per set of migrations.
+ */
 export function pgliteTemplateDir(): string {
   // Kept across runs (test/memory-tmpdir.ts gives each run a TMPDIR of its own).
   const base = TEST_CACHE_DIR ?? tmpdir();

@@ -1,7 +1,6 @@
 import { expect } from 'vitest';
 import type { Roles } from '../../../src/app.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
-import { createThrowawayPostgres } from '../../helpers/db.js';
 import { type ReadyLink, readReady } from '../../helpers/ready.js';
 import { FakeDiscord, type FakeDiscordOptions } from './server.js';
 import type { Embed, FakeMessage } from './state.js';
@@ -37,22 +36,15 @@ export async function startDiscordWorld(
     env?: Record<string, string>;
     fake?: FakeDiscordOptions;
     prepare?: (fake: FakeDiscord) => void;
-    /** A throwaway database on the real Postgres server instead of PGlite. */
-    postgres?: boolean;
   } = {},
 ): Promise<DiscordWorld> {
   const fake = await new FakeDiscord(options.fake).start();
   options.prepare?.(fake);
-  const pg = options.postgres ? await createThrowawayPostgres() : undefined;
   let t: TestApp;
   try {
-    t = await startTestApp(
-      { ...discordEnv(fake), ...(pg ? { DATABASE_URL: pg.url } : {}), ...options.env },
-      options.roles ?? {},
-    );
+    t = await startTestApp({ ...discordEnv(fake), ...options.env }, options.roles ?? {});
   } catch (e) {
     await fake.stop();
-    await pg?.drop();
     throw e;
   }
   fake.signer.target = `${t.url}/discord/interactions`;
@@ -62,7 +54,6 @@ export async function startDiscordWorld(
     async stop() {
       await t.stop();
       await fake.stop();
-      await pg?.drop();
     },
   };
 }

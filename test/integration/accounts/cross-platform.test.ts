@@ -31,7 +31,7 @@ beforeAll(async () => {
     appToken: 'xapp-1-A0SPAWNAI-3333-abcdef',
   }).start();
   telegram = await new FakeTelegram({ token: TELEGRAM_TOKEN }).start();
-  db = await createThrowawayPostgres();
+  db = await createThrowawayPostgres({ migrated: true });
   t = await startTestApp({
     ...stripeEnv(stripe),
     DATABASE_URL: db.url,

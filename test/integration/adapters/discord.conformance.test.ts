@@ -103,7 +103,6 @@ adapterConformance<Person>({
   async start() {
     w = await startDiscordWorld({
       env: { FREE_LIVE_SESSIONS: '50', OFFLINE_BUILD_STEP_MS: '100', ...CONFORMANCE_ENV },
-      postgres: true,
     });
     return w.t;
   },

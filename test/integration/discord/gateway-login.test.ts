@@ -22,7 +22,7 @@ afterEach(async () => {
 async function startBot(fake: FakeDiscord, env: Record<string, string> = {}): Promise<unknown> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'spawnai-discord-'));
   const prefix = uniquePrefix();
-  const pg = await createThrowawayPostgres();
+  const pg = await createThrowawayPostgres({ migrated: true });
   const config = loadConfig({
     ...discordEnv(fake),
     ...env,

@@ -29,8 +29,6 @@ let bob: FakeUser;
 beforeAll(async () => {
   w = await startDiscordWorld({
     roles: { bot: true },
-    // Real Postgres: two gateway connections race for the same message ids below.
-    postgres: true,
     // Slow enough per file that the card is edited through several states.
     env: { OFFLINE_BUILD_STEP_MS: '300' },
     prepare: (fake) => {

@@ -14,7 +14,7 @@ describe('correlation ids', () => {
   let worker: RunningCli;
 
   beforeAll(async () => {
-    pg = await createThrowawayPostgres();
+    pg = await createThrowawayPostgres({ migrated: true });
     migrator = await startTestApp({ DATABASE_URL: pg.url }, { web: false, worker: false });
     const env = {
       DATABASE_URL: pg.url,

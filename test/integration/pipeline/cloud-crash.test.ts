@@ -19,7 +19,7 @@ describe('a worker killed after serviceCreate', () => {
   const workers: RunningCli[] = [];
 
   beforeAll(async () => {
-    pg = await createThrowawayPostgres();
+    pg = await createThrowawayPostgres({ migrated: true });
     fakes = await startCloudFakes();
     web = await startTestApp(fakes.env({ DATABASE_URL: pg.url, PROVIDER: 'railway' }), { worker: false });
   });

@@ -1,31 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../helpers/app.js';
-import { createThrowawayPostgres } from '../../helpers/db.js';
+import type { DbKind } from '../../helpers/db.js';
 import { WebChatClient } from '../../helpers/web-client.js';
 
 /**
  * The same message delivered several times at once, many times over: every delivery must come
  * back as the one session it created, never as "still working on a change" to that session.
  */
-describe.each([
-  ['Postgres', true],
-  ['PGlite', false],
-])('concurrent duplicates on %s', (_name, postgres) => {
+describe.each<DbKind>(['postgres', 'pglite'])('concurrent duplicates on %s', (database) => {
   let t: TestApp;
-  let drop: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    const env: Record<string, string> = { FREE_LIVE_SESSIONS: '50', OFFLINE_BUILD_STEP_MS: '2000' };
-    if (postgres) {
-      const db = await createThrowawayPostgres();
-      env.DATABASE_URL = db.url;
-      drop = () => db.drop();
-    }
     // The conversation runs in the inbound worker; no builds (no spawn worker) are needed here.
-    t = await startTestApp({ ...env, WORKER_QUEUES: 'inbound' });
+    t = await startTestApp(
+      { FREE_LIVE_SESSIONS: '50', OFFLINE_BUILD_STEP_MS: '2000', WORKER_QUEUES: 'inbound' },
+      {},
+      { database },
+    );
   });
   afterAll(async () => {
     await t?.stop();
-    await drop?.();
   });
 
   it('gives each message one session and one build, and every delivery its id', async () => {

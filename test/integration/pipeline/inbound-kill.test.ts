@@ -61,7 +61,7 @@ describe('a worker killed between the acknowledgement and the build', () => {
   const workers: RunningCli[] = [];
 
   beforeAll(async () => {
-    pg = await createThrowawayPostgres();
+    pg = await createThrowawayPostgres({ migrated: true });
     proxy = await stallableProxy(new URL(pg.url));
     web = await startTestApp({ DATABASE_URL: pg.url }, { worker: false });
   });

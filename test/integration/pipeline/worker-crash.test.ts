@@ -16,7 +16,7 @@ describe('a worker killed mid-build', () => {
   const workers: RunningCli[] = [];
 
   beforeAll(async () => {
-    pg = await createThrowawayPostgres();
+    pg = await createThrowawayPostgres({ migrated: true });
     web = await startTestApp({ DATABASE_URL: pg.url }, { worker: false });
   });
   afterAll(async () => {

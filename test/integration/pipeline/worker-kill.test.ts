@@ -65,7 +65,7 @@ describe.skipIf(process.platform !== 'linux').each([
   const workers: RunningCli[] = [];
 
   beforeAll(async () => {
-    pg = await createThrowawayPostgres();
+    pg = await createThrowawayPostgres({ migrated: true });
     web = await startTestApp({ DATABASE_URL: pg.url, FREE_LIVE_SESSIONS: '10' }, { worker: false });
     previewPort = await freePort();
   });

@@ -21,7 +21,7 @@ describe('slack: backpressure', () => {
 
   beforeAll(async () => {
     fake = await new FakeSlack({ signingSecret: SIGNING_SECRET, workspaces: [ACME] }).start();
-    db = await createThrowawayPostgres();
+    db = await createThrowawayPostgres({ migrated: true });
     t = await startTestApp(
       {
         DATABASE_URL: db.url,

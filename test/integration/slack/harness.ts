@@ -1,6 +1,5 @@
 import { blocksText, type FakeMessage, FakeSlack, type FakeWorkspace } from '../../fakes/slack/index.js';
 import { startTestApp, type TestApp, until } from '../../helpers/app.js';
-import { createThrowawayPostgres } from '../../helpers/db.js';
 
 export const SIGNING_SECRET = 'slack-signing-secret-for-tests-0123456789';
 
@@ -43,12 +42,9 @@ export async function startSlackApp(
     appToken: 'xapp-1-A0SPAWNAI-3333-abcdef',
     ...fakeOptions,
   }).start();
-  // A throwaway database on the machine's Postgres starts faster than a fresh PGlite.
-  const db = await createThrowawayPostgres();
   let t: TestApp;
   try {
     t = await startTestApp({
-      DATABASE_URL: db.url,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_BOT_TOKEN: ACME.botToken,
       SLACK_API_URL: fake.apiUrl,
@@ -56,7 +52,6 @@ export async function startSlackApp(
     });
   } catch (e) {
     await fake.stop();
-    await db.drop();
     throw e;
   }
   fake.signer.targetUrl = `${t.url}/slack/events`;
@@ -66,7 +61,6 @@ export async function startSlackApp(
     async stop() {
       await t.stop();
       await fake.stop();
-      await db.drop();
     },
   };
 }

@@ -9,7 +9,7 @@ let fake: FakeSlack;
 let t: TestApp;
 let db: Awaited<ReturnType<typeof createThrowawayPostgres>>;
 beforeAll(async () => {
-  db = await createThrowawayPostgres();
+  db = await createThrowawayPostgres({ migrated: true });
   fake = await new FakeSlack({
     signingSecret: SIGNING_SECRET,
     workspaces: [ACME],

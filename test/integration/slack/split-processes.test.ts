@@ -18,7 +18,7 @@ describe('slack: web and worker apart', () => {
 
   beforeAll(async () => {
     fake = await new FakeSlack({ signingSecret: SIGNING_SECRET, workspaces: [ACME] }).start();
-    db = await createThrowawayPostgres();
+    db = await createThrowawayPostgres({ migrated: true });
     const shared = { DATABASE_URL: db.url, QUEUE_PREFIX: uniquePrefix(), SLACK_API_URL: fake.apiUrl };
     web = await startTestApp(
       { ...shared, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: ACME.botToken },
