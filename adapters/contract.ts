@@ -60,7 +60,7 @@ export interface PlatformAdapter {
   close?(): Promise<void>;
 }
 
-/** Returns undefined when the platform is not configured. */
-export type AdapterFactory = (context: AdapterContext) => PlatformAdapter | undefined;
+/** Resolves to undefined when the platform is not configured. */
+export type AdapterFactory = (context: AdapterContext) => Promise<PlatformAdapter | undefined>;
 
 export type { Connection };

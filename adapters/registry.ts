@@ -1,9 +1,22 @@
-import type { PlatformCommand } from '../src/core/platform-command.js';
-import type { AdapterFactory } from './contract.js';
-import { createDiscordAdapter, discordCommand } from './discord/index.js';
-import { createSlackAdapter, slackCommand } from './slack/index.js';
-import { createTelegramAdapter, telegramCommand } from './telegram/index.js';
+import type { Config } from '../src/config/index.js';
+import type { AdapterContext, AdapterFactory, PlatformAdapter } from './contract.js';
+import { DISCORD_VARIABLES } from './discord/types.js';
 import { createWebAdapter } from './web/index.js';
+
+/**
+ * A platform's adapter, loaded only when one of its settings is set. Each platform folder
+ * brings its SDK (@discordjs/rest, @slack/bolt and @slack/web-api, grammY): together about a
+ * second of CPU at every start of a process, most of which speak to one platform or none.
+ * Its factory still decides whether the settings are complete, and says what is missing.
+ */
+function whenSet<M>(
+  variables: readonly (keyof Config)[],
+  load: () => Promise<M>,
+  create: (module: M, context: AdapterContext) => PlatformAdapter | undefined,
+): AdapterFactory {
+  return async (context) =>
+    variables.some((v) => context.config[v]) ? create(await load(), context) : undefined;
+}
 
 /**
  * Every platform SpawnAI speaks. A factory returns undefined when its platform is not
@@ -11,11 +24,20 @@ import { createWebAdapter } from './web/index.js';
  */
 export const ADAPTER_FACTORIES: readonly AdapterFactory[] = [
   // Each adapter declares the settings and services it uses; it sees nothing else of the context.
-  (ctx) => createWebAdapter(ctx.config, ctx),
-  (ctx) => createDiscordAdapter(ctx.config, ctx),
-  (ctx) => createSlackAdapter(ctx.config, ctx),
-  (ctx) => createTelegramAdapter(ctx.config, ctx),
+  async (ctx) => createWebAdapter(ctx.config, ctx),
+  whenSet(
+    DISCORD_VARIABLES,
+    () => import('./discord/index.js'),
+    (m, ctx) => m.createDiscordAdapter(ctx.config, ctx),
+  ),
+  whenSet(
+    ['SLACK_BOT_TOKEN', 'SLACK_CLIENT_ID', 'SLACK_CLIENT_SECRET'],
+    () => import('./slack/index.js'),
+    (m, ctx) => m.createSlackAdapter(ctx.config, ctx),
+  ),
+  whenSet(
+    ['TELEGRAM_BOT_TOKEN'],
+    () => import('./telegram/index.js'),
+    (m, ctx) => m.createTelegramAdapter(ctx.config, ctx),
+  ),
 ];
-
-/** Platform set-up commands: `spawnai <name> <subcommand>` (e.g. `spawnai slack manifest`). */
-export const PLATFORM_COMMANDS: readonly PlatformCommand[] = [discordCommand, slackCommand, telegramCommand];

@@ -12,7 +12,6 @@ import { registerBillingRoutes } from './billing/routes.js';
 import { BillingService } from './billing/service.js';
 import { CheckoutLinks } from './billing/signed-link.js';
 import { SpendEstimator } from './billing/spend.js';
-import { createStripeClient } from './billing/stripe-client.js';
 import { applyStripeEvent } from './billing/stripe-webhook.js';
 import { createBuilder } from './builder/index.js';
 import type { Config } from './config/index.js';
@@ -183,7 +182,7 @@ async function startProviders(providers: ReadonlyMap<ProviderName, Provider>, lo
 }
 
 /** Plans, Stripe and the guards of paid plans; billing is on with STRIPE_SECRET_KEY or Stars prices. */
-function createBilling(
+async function createBilling(
   config: Config,
   repos: Repos,
   queues: Queues,
@@ -200,7 +199,10 @@ function createBilling(
     queues,
     plans: resolvePlans(config),
     links,
-    ...(config.STRIPE_SECRET_KEY ? { stripe: createStripeClient(config) } : {}),
+    // The Stripe SDK loads only where a key is set.
+    ...(config.STRIPE_SECRET_KEY
+      ? { stripe: (await import('./billing/stripe-client.js')).createStripeClient(config) }
+      : {}),
     limiter,
     logger: logger.child({ module: 'billing' }),
   });
@@ -221,7 +223,7 @@ export async function createApp(
   redisUrl: string,
 ): Promise<App> {
   await checkRedis(redisUrl, config.REDIS_URL_SET ? 'REDIS_URL' : 'REDIS_URL (unset, default)');
-  const tracing = initTracing(config.OTEL_EXPORTER_OTLP_ENDPOINT, 'spawnai');
+  const tracing = await initTracing(config.OTEL_EXPORTER_OTLP_ENDPOINT, 'spawnai');
   const database = await connectDatabase(config, roles, logger);
   const repos = createRepos(database.db);
   // Commands of concurrent jobs issued in the same tick share one write (status edits, progress).
@@ -246,7 +248,7 @@ export async function createApp(
   );
   const statusStore = new StatusStore(redis, prefix);
   const notifier = new Notifier(statusStore, queues, logger.child({ module: 'notify' }));
-  const builder = createBuilder(config, logger.child({ module: 'builder' }));
+  const builder = await createBuilder(config, logger.child({ module: 'builder' }));
   const store = createBundleStore(config, logger.child({ module: 'storage' }));
   const providers = createProviders(config, logger, redis, {
     // The reaper ends the session with the limit's reason, which its card then shows.
@@ -269,7 +271,7 @@ export async function createApp(
       `${unshared.join(' and ')} not set: generated in ${config.DATA_DIR}, so processes on other machines will not accept each other's links and tokens; set the same value on every process`,
     );
   }
-  const billing = createBilling(
+  const billing = await createBilling(
     config,
     repos,
     queues,
@@ -340,7 +342,7 @@ export async function createApp(
     pubsub,
     billing: billing.service,
   };
-  const adapters = ADAPTER_FACTORIES.map((factory) => factory(context)).filter(
+  const adapters = (await Promise.all(ADAPTER_FACTORIES.map((factory) => factory(context)))).filter(
     (a): a is PlatformAdapter => a !== undefined,
   );
   const messengers = new MessengerRegistry();

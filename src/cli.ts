@@ -17,7 +17,7 @@ import {
  * the command that needs them: a mistyped variable or command is answered at once, not after
  * every SDK has loaded.
  */
-const loadPlatformCommands = async () => (await import('../adapters/registry.js')).PLATFORM_COMMANDS;
+const loadPlatformCommands = async () => (await import('../adapters/commands.js')).PLATFORM_COMMANDS;
 
 async function usage(): Promise<string> {
   const platformCommands = await loadPlatformCommands();

@@ -1,7 +1,4 @@
 import { context, propagation, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 const TRACER = 'spawnai';
 
@@ -15,10 +12,16 @@ export interface Tracing {
 
 /**
  * OpenTelemetry traces, on when OTEL_EXPORTER_OTLP_ENDPOINT is set (OTLP over HTTP/JSON).
- * Without it the API stays a no-op and costs nothing.
+ * Without it the API stays a no-op and costs nothing: the SDK and exporter are not even loaded.
  */
-export function initTracing(endpoint: string | undefined, serviceName: string): Tracing {
+export async function initTracing(endpoint: string | undefined, serviceName: string): Promise<Tracing> {
   if (!endpoint) return { shutdown: async () => {} };
+  const [{ OTLPTraceExporter }, { resourceFromAttributes }, { BatchSpanProcessor, NodeTracerProvider }] =
+    await Promise.all([
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/sdk-trace-node'),
+    ]);
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
     spanProcessors: [

@@ -9,13 +9,12 @@ import { createGatewayMessageHandler } from './gateway-messages.js';
 import { createDiscordMessenger } from './messenger.js';
 import { DiscordApi } from './rest.js';
 import { createInteractionHandler, registerInteractionRoute } from './routes.js';
+import { DISCORD_VARIABLES as VARIABLES } from './types.js';
 import { discordPublicKey } from './verify.js';
 
 export { DISCORD_INTERACTIONS_PATH } from './routes.js';
 export { discordCommand } from './setup.js';
 export { DISCORD_EDIT_INTERVAL_MS } from './types.js';
-
-const VARIABLES = ['DISCORD_BOT_TOKEN', 'DISCORD_APPLICATION_ID', 'DISCORD_PUBLIC_KEY'] as const;
 
 /** The settings Discord reads. */
 export type DiscordConfig = Pick<Config, (typeof VARIABLES)[number] | 'DISCORD_API_URL'>;

@@ -103,3 +103,10 @@ export interface DiscordOutbound {
   /** A bot message in a channel, replying to one of its messages. */
   reply(channelId: string, view: ReplyView, replyToMessageId: string): Promise<void>;
 }
+
+/** The settings that turn Discord on: all three are needed, any one set means it was meant. */
+export const DISCORD_VARIABLES = [
+  'DISCORD_BOT_TOKEN',
+  'DISCORD_APPLICATION_ID',
+  'DISCORD_PUBLIC_KEY',
+] as const;

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { probeClaude } from '../builder/claude/doctor.js';
 import type { Config, VarName } from '../config/index.js';
 import { migrationAdvice, openDatabase } from '../db/client.js';
 import { probeRedis, redactUrl } from '../redis/connection.js';
@@ -60,7 +59,10 @@ export const CHECKS: readonly Check[] = [
     switches: ['ANTHROPIC_API_KEY'],
     requires: ['ANTHROPIC_API_KEY'],
     // Through the SDK, as builds reach the API: "key works" or "key rejected", never the key.
-    probe: async (c, f) => ({ name: 'claude', ...(await probeClaude(c, f)) }),
+    probe: async (c, f) => {
+      const { probeClaude } = await import('../builder/claude/doctor.js');
+      return { name: 'claude', ...(await probeClaude(c, f)) };
+    },
   },
   {
     name: 'slack',
