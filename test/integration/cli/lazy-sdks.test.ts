@@ -29,10 +29,13 @@ function packagesLoadedBy(script: string, env: Record<string, string> = {}): Set
   const hook = path.join(dir, 'record-packages-hook.mjs');
   writeFileSync(
     hook,
-    `export async function resolve(spec, ctx, next) {
+    // Written synchronously: the hooks run on a thread of their own, whose buffered writes may
+    // be lost when the main thread exits first (seen on Node 26).
+    `import { writeSync } from 'node:fs';
+export async function resolve(spec, ctx, next) {
   const r = await next(spec, ctx);
   const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(r.url);
-  if (m) process.stderr.write('PACKAGE ' + m[1] + '\\n');
+  if (m) writeSync(2, 'PACKAGE ' + m[1] + '\\n');
   return r;
 }
 `,
