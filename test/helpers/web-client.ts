@@ -62,6 +62,7 @@ export class WebChatClient {
     // Queued and not answered yet (a slow worker): the answer comes when the worker has it.
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
+      const asked = Date.now();
       const later = await fetch(`${this.baseUrl}/api/web/messages/${clientId}/answer`, {
         headers: this.headers(),
       });
@@ -69,6 +70,10 @@ export class WebChatClient {
         const answer = (await later.json()) as Answer;
         return { status: answer.spawn && !answer.spawn.duplicate ? 202 : 200, ...answer, queued: true };
       }
+      // The route waits for the answer before its 204, unless the job is between attempts (it
+      // failed once and is retried): then it answers at once, and asking again at once would
+      // spend the address's rate limit, as a page never does.
+      if (Date.now() - asked < 1000) await new Promise((r) => setTimeout(r, 250));
     }
     return { status: res.status, ...body };
   }

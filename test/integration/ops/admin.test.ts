@@ -88,13 +88,17 @@ describe('admin authentication', () => {
     const samples = candidates.map(() => [] as number[]);
     for (let r = 0; r < rounds; r++) {
       candidates.forEach((c, i) => {
-        const start = process.hrtime.bigint();
+        // CPU time, not the clock: a busy machine makes a round wait for a core, which the
+        // clock counts (a CI run with a CPU-heavy process beside it failed on that) and this
+        // does not.
+        const start = process.cpuUsage();
         for (let k = 0; k < perRound; k++) auth.matches(c);
-        samples[i]!.push(Number(process.hrtime.bigint() - start) / perRound);
+        const used = process.cpuUsage(start);
+        samples[i]!.push(((used.user + used.system) * 1000) / perRound);
       });
     }
-    // The fastest round of each candidate: another process on the machine can only slow a
-    // round down, so the minimum is the cost of the comparison itself.
+    // The cheapest round of each candidate: the process's other threads (GC, I/O) can only add
+    // to a round, so the minimum is the cost of the comparison itself.
     const perCall = samples.map((xs) => Math.min(...xs));
     const spread = Math.max(...perCall) - Math.min(...perCall);
     // Every guess costs one HMAC over a short input and one fixed-length comparison.

@@ -31,7 +31,9 @@ describe.each<DbKind>(['postgres', 'pglite'])('concurrent duplicates on %s', (da
       }),
     );
     for (const results of rounds) {
-      const replies = results.map((r) => `${r.status} ${r.replies.map((m) => m.view.title).join(',')}`);
+      const replies = results.map(
+        (r) => `${r.status} ${r.replies?.map((m) => m.view.title).join(',') ?? JSON.stringify(r.error)}`,
+      );
       const ids = new Set(results.map((r) => r.spawn?.sessionId));
       expect(ids.size, replies.join(' | ')).toBe(1);
       expect([...ids][0]).toBeDefined();
