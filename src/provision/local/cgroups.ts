@@ -281,14 +281,39 @@ export async function killCgroup(cgroup: AppCgroup): Promise<boolean> {
   }
 }
 
-/** Kills what is left in the app's groups and removes them. */
-export async function removeCgroup(cgroup: AppCgroup): Promise<void> {
+/** How often a group that is still busy is tried again. */
+const REMOVE_RETRY_MS = 25;
+
+/**
+ * Kills what is left in the app's groups and removes them. A group can refuse removal (EBUSY)
+ * for a moment after its last process is killed: the kernel no longer lists a process that is
+ * exiting, but counts it until it is gone (an app's groups were left behind this way when a
+ * worker stopped its apps on a loaded machine). So a busy group is killed again and retried
+ * until `waitMs` has passed, as container runtimes do.
+ *
+ * @returns whether every group is gone.
+ */
+export async function removeCgroup(cgroup: AppCgroup, waitMs = KILL_WAIT_MS): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
   await killCgroup(cgroup);
-  for (const dir of new Set(Object.values(cgroup.dirs))) {
-    try {
-      await rmdir(dir);
-    } catch {
-      // gone already, or a process is still leaving
+  let left = [...new Set(Object.values(cgroup.dirs))];
+  let refused = false;
+  for (;;) {
+    const busy: string[] = [];
+    for (const dir of left) {
+      try {
+        await rmdir(dir);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        // ENOENT: gone already. Anything else but EBUSY will not pass by waiting.
+        if (code === 'EBUSY') busy.push(dir);
+        else if (code !== 'ENOENT') refused = true;
+      }
     }
+    if (busy.length === 0) return !refused;
+    if (Date.now() >= deadline) return false;
+    left = busy;
+    await sleep(REMOVE_RETRY_MS);
+    await killCgroup(cgroup);
   }
 }

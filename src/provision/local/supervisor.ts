@@ -114,7 +114,12 @@ export function createSupervisor(deps: SupervisorDeps) {
       ...(app.cgroup ? { alsoKill: async () => void (await killCgroup(app.cgroup!)) } : {}),
     });
     if (!ok) logger.error({ sessionId: app.sessionId, pid: app.pid }, 'an app did not exit after SIGKILL');
-    if (app.cgroup) await removeCgroup(app.cgroup);
+    if (app.cgroup && !(await removeCgroup(app.cgroup))) {
+      logger.warn(
+        { sessionId: app.sessionId, dirs: app.cgroup.dirs },
+        "could not remove an app's control groups",
+      );
+    }
     if (running.get(app.sessionId) === app) running.delete(app.sessionId);
   }
 
