@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { retry } from '../../lib/retry.js';
 import { sleep } from '../../util/time.js';
 import type { AppLimits } from './limits.js';
 
@@ -287,33 +288,43 @@ const REMOVE_RETRY_MS = 25;
 /**
  * Kills what is left in the app's groups and removes them. A group can refuse removal (EBUSY)
  * for a moment after its last process is killed: the kernel no longer lists a process that is
- * exiting, but counts it until it is gone (an app's groups were left behind this way when a
- * worker stopped its apps on a loaded machine). So a busy group is killed again and retried
- * until `waitMs` has passed, as container runtimes do.
+ * exiting, but counts it until it is gone (most likely how a CI run on a loaded machine left
+ * the groups of a killed worker's five apps behind: the next worker removed them while the
+ * apps, CPU-throttled, were still exiting). So a busy group is killed again and retried until
+ * `waitMs` has passed, as container runtimes do.
  *
  * @returns whether every group is gone.
  */
 export async function removeCgroup(cgroup: AppCgroup, waitMs = KILL_WAIT_MS): Promise<boolean> {
   const deadline = Date.now() + waitMs;
-  await killCgroup(cgroup);
+  const busy = new Error('a control group is still busy');
   let left = [...new Set(Object.values(cgroup.dirs))];
   let refused = false;
-  for (;;) {
-    const busy: string[] = [];
-    for (const dir of left) {
-      try {
-        await rmdir(dir);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        // ENOENT: gone already. Anything else but EBUSY will not pass by waiting.
-        if (code === 'EBUSY') busy.push(dir);
-        else if (code !== 'ENOENT') refused = true;
-      }
-    }
-    if (busy.length === 0) return !refused;
-    if (Date.now() >= deadline) return false;
-    left = busy;
-    await sleep(REMOVE_RETRY_MS);
-    await killCgroup(cgroup);
+  try {
+    await retry(
+      async () => {
+        await killCgroup(cgroup);
+        const still: string[] = [];
+        for (const dir of left) {
+          try {
+            await rmdir(dir);
+          } catch (e) {
+            const code = (e as NodeJS.ErrnoException).code;
+            // ENOENT: gone already. Anything else but EBUSY will not pass by waiting.
+            if (code === 'EBUSY') still.push(dir);
+            else if (code !== 'ENOENT') refused = true;
+          }
+        }
+        left = still;
+        if (still.length > 0) throw busy;
+      },
+      {
+        attempts: Math.ceil(waitMs / REMOVE_RETRY_MS) + 1,
+        delay: (e) => (e === busy && Date.now() < deadline ? REMOVE_RETRY_MS : undefined),
+      },
+    );
+  } catch {
+    return false;
   }
+  return !refused;
 }
