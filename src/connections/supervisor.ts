@@ -1,6 +1,7 @@
 import type { Platform } from '../core/platform.js';
 import { describeError, isSpawnError, StartupError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { sleep } from '../util/time.js';
 import type { Connection } from './connection.js';
 
 /**
@@ -266,11 +267,13 @@ export class ConnectionSupervisor {
     }, delayMs);
   }
 
-  /** One attempt, bounded; a connection that arrives after its deadline is closed at once. */
   /**
    * An attempt that has not connected in time is failed and aborted: a connector that still
    * reached the platform later would overlap the next attempt (two logins, or a refusal the
-   * retry waits did not space). One that connects all the same is stopped.
+   * retry waits did not space). One that connects all the same is stopped. The failure is
+   * reported once the aborted connector has wound down (its socket closed), or after as long
+   * again: on a loaded machine a close handshake outlasted the retry wait, and the next
+   * attempts opened beside the old ones (three sockets at once on a gateway that never answered).
    */
   private withTimeout(
     link: Link,
@@ -279,23 +282,32 @@ export class ConnectionSupervisor {
     const ms = this.options.attemptTimeoutMs;
     const abort = new AbortController();
     link.attempt = abort;
+    let late = false;
+    const attempt = connect(abort.signal);
+    const wound = attempt
+      .then(
+        async (c) => {
+          if (late) await c.stop().catch(() => {});
+        },
+        () => {},
+      )
+      .finally(() => {
+        if (link.attempt === abort) link.attempt = undefined;
+      });
     return new Promise((resolve, reject) => {
-      let late = false;
       const timer = setTimeout(() => {
         late = true;
-        abort.abort(new Error(`not connected after ${ms} ms`));
-        reject(new Error(`not connected after ${ms} ms`));
+        const error = new Error(`not connected after ${ms} ms`);
+        abort.abort(error);
+        void Promise.race([wound, sleep(ms)]).then(() => reject(error));
       }, ms);
-      connect(abort.signal).then(
+      attempt.then(
         (c) => {
           clearTimeout(timer);
-          if (link.attempt === abort) link.attempt = undefined;
-          if (late) void c.stop().catch(() => {});
-          else resolve(c);
+          if (!late) resolve(c);
         },
         (e: unknown) => {
           clearTimeout(timer);
-          if (link.attempt === abort) link.attempt = undefined;
           if (!late) reject(e);
         },
       );

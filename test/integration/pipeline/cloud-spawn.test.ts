@@ -104,10 +104,11 @@ describe('spawning on the cloud providers', () => {
     await until('stopped card', async () =>
       (await client.cards(sessionId)).find((c) => c.view.title.endsWith('stopped')),
     );
-    const audit = await t.app.repos.audit.listFor('session', sessionId);
-    expect(audit.find((a) => a.action === 'session.destroyed')?.data).toMatchObject({
-      providers: ['railway'],
-    });
+    // Recorded after the bundle's deletion, so it may come a moment after what the person sees.
+    const destroyed = await until('destroy recorded', async () =>
+      (await t.app.repos.audit.listFor('session', sessionId)).find((a) => a.action === 'session.destroyed'),
+    );
+    expect(destroyed.data).toMatchObject({ providers: ['railway'] });
   });
 
   it('Render: `/spawn --on render` runs the app there; stop deletes the service and the bundle', async () => {

@@ -127,3 +127,38 @@ async function until(ok: () => boolean, ms = 5_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('ConnectionSupervisor, an attempt given up on', () => {
+  it('starts the next attempt only once the one it gave up on has wound down', async () => {
+    // Each attempt hangs; aborted, it takes 150 ms to close (a slow close handshake), longer
+    // than the 20 ms retry wait. Its connections must never overlap the next attempt's.
+    const open = new Set<number>();
+    let mostOpen = 0;
+    let tries = 0;
+    const supervisor = new ConnectionSupervisor(
+      [
+        {
+          platform: 'discord',
+          connect: (signal) =>
+            new Promise<Connection>((_, reject) => {
+              const id = ++tries;
+              open.add(id);
+              mostOpen = Math.max(mostOpen, open.size);
+              signal.addEventListener('abort', () =>
+                setTimeout(() => {
+                  open.delete(id);
+                  reject(signal.reason);
+                }, 150),
+              );
+            }),
+        },
+      ],
+      { minDelayMs: 20, maxDelayMs: 20, attemptTimeoutMs: 200, logger: silentLogger(), random: () => 0 },
+    );
+    supervisor.start();
+    await until(() => tries >= 4, 10_000);
+    await supervisor.stop();
+    expect(mostOpen).toBe(1);
+    expect(supervisor.statuses()[0]?.error).toMatch(/not connected after 200 ms/);
+  });
+});
