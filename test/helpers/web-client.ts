@@ -9,6 +9,9 @@ export interface WebMessage {
   updatedAt: string;
 }
 
+/** How many times the page sends a message again after a 503 with Retry-After. */
+const PAGE_RESENDS = 5;
+
 /** A browser-less web chat user: keeps its cookie, speaks the page's JSON API. */
 export class WebChatClient {
   private cookie = '';
@@ -38,18 +41,28 @@ export class WebChatClient {
     clientId: string = randomUUID().replaceAll('-', ''),
     images?: readonly { name: string; type: string; data: Buffer }[],
   ) {
-    const res = await fetch(`${this.baseUrl}/api/web/messages`, {
-      method: 'POST',
-      headers: this.headers(true),
-      body: JSON.stringify({
-        text,
-        clientId,
-        // As the page sends a picture chosen in its file input: base64 with its name and type.
-        ...(images
-          ? { images: images.map((i) => ({ name: i.name, type: i.type, data: i.data.toString('base64') })) }
-          : {}),
-      }),
+    const body = JSON.stringify({
+      text,
+      clientId,
+      // As the page sends a picture chosen in its file input: base64 with its name and type.
+      ...(images
+        ? { images: images.map((i) => ({ name: i.name, type: i.type, data: i.data.toString('base64') })) }
+        : {}),
     });
+    // As the page does (adapters/web/public/app.js): a 503 with Retry-After is sent again after
+    // the wait it asks for, growing, a few times; the clientId makes a repeat the same message.
+    let res: Response;
+    for (let attempt = 0; ; attempt++) {
+      res = await fetch(`${this.baseUrl}/api/web/messages`, {
+        method: 'POST',
+        headers: this.headers(true),
+        body,
+      });
+      const retryAfterS = Number(res.headers.get('retry-after'));
+      if (res.status !== 503 || !(retryAfterS > 0) || attempt >= PAGE_RESENDS) break;
+      await res.arrayBuffer();
+      await new Promise((r) => setTimeout(r, Math.min(30, retryAfterS * 2 ** attempt) * 1000));
+    }
     type Answer = {
       message: WebMessage;
       replies: WebMessage[];
@@ -57,8 +70,8 @@ export class WebChatClient {
       queued?: boolean;
       error?: { code: string; message: string };
     };
-    const body = (await res.json()) as Answer;
-    if (res.status !== 202 || !body.queued) return { status: res.status, ...body };
+    const answer = (await res.json()) as Answer;
+    if (res.status !== 202 || !answer.queued) return { status: res.status, ...answer };
     // Queued and not answered yet (a slow worker): the answer comes when the worker has it.
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
@@ -75,7 +88,7 @@ export class WebChatClient {
       // spend the address's rate limit, as a page never does.
       if (Date.now() - asked < 1000) await new Promise((r) => setTimeout(r, 250));
     }
-    return { status: res.status, ...body };
+    return { status: res.status, ...answer };
   }
 
   async act(action: string, sessionId: string, version?: number) {
