@@ -16,7 +16,7 @@ const CANDIDATES = 64;
 export const PORT_CLAIM_MS = 60_000;
 
 /** The kernel's range for ports it picks itself (listen(0), outgoing connections), if known. */
-function ephemeralRange(): readonly [number, number] | undefined {
+export function ephemeralRange(): readonly [number, number] | undefined {
   try {
     const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
       .trim()

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { claimPort, freePort, PORT_CLAIM_MS } from '../../../src/util/free-port.js';
+import { claimPort, ephemeralRange, freePort, PORT_CLAIM_MS } from '../../../src/util/free-port.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -11,11 +11,11 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
-function ephemeralRange(): [number, number] {
-  return readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number) as [
-    number,
-    number,
-  ];
+/** The kernel's range, which the tests here need to know (Linux). */
+function kernelRange(): readonly [number, number] {
+  const range = ephemeralRange();
+  if (!range) throw new Error('no ip_local_port_range');
+  return range;
 }
 
 function listen(port: number): Promise<Server> {
@@ -28,7 +28,7 @@ function listen(port: number): Promise<Server> {
 
 describe('freePort', () => {
   it('gives a port outside the range the kernel hands to outgoing connections, and never the same twice in a row', async () => {
-    const [low, high] = ephemeralRange();
+    const [low, high] = kernelRange();
     const ports = [await freePort(), await freePort(), await freePort()];
     for (const port of ports) expect(port < low || port > high, `${port} in ${low}-${high}`).toBe(true);
     expect(new Set(ports).size).toBe(3);
@@ -47,7 +47,7 @@ describe('freePort', () => {
     const given = await freePort();
     // A second process (a fresh copy of the module) whose walk through the band starts right
     // before that port: the probe alone finds it free, as it did for two test processes in CI.
-    const [low] = ephemeralRange();
+    const [low] = kernelRange();
     // The band below the kernel's range (its lowest port is LOWEST in free-port.ts).
     const bandLow = 10_000;
     const size = low - 1 - bandLow + 1;
