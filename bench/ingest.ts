@@ -35,6 +35,8 @@ const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const PG_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const PGLITE_DURATION_S = Number(process.env.BENCH_PGLITE_DURATION_S ?? 5);
+/** 0 leaves the PGlite round out (a quick look at Postgres alone). */
+const PGLITE_ROUNDS = Number(process.env.BENCH_PGLITE_ROUNDS ?? 1);
 const DRAIN_TIMEOUT_S = Number(process.env.BENCH_DRAIN_TIMEOUT_S ?? 900);
 /** Requests signed per target and round: more than the fastest rate seen, times the duration. */
 const MAX_RATE = Number(process.env.BENCH_MAX_RATE ?? 12_000);
@@ -105,6 +107,40 @@ async function startSink(): Promise<{ url: string; replies: Map<string, number>;
   return { url: `http://127.0.0.1:${port}`, replies, server };
 }
 
+/**
+ * With two or more cores, the server under test (ours or the peer, one at a time) runs alone on
+ * the last core and the load generator and Redis on the others, as they would be on other
+ * machines in production: on a shared pair of cores, the load generator's and Redis's CPU per
+ * request would be charged to whichever server makes them work harder. BENCH_PIN=0 turns it off.
+ */
+const PIN = process.env.BENCH_PIN !== '0' && availableParallelism() >= 2 && hasTaskset();
+const SERVER_CPUS = String(availableParallelism() - 1);
+const OTHER_CPUS = availableParallelism() > 2 ? `0-${availableParallelism() - 2}` : '0';
+
+function hasTaskset(): boolean {
+  return spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status === 0;
+}
+
+/** The command line that runs `cmd` on `cpus` (unchanged when not pinning). */
+function onCpus(cpus: string, cmd: string, argv: readonly string[]): [string, string[]] {
+  return PIN ? ['taskset', ['-c', cpus, cmd, ...argv]] : [cmd, [...argv]];
+}
+
+/** Moves a running process (all its threads) to `cpus`. */
+function pin(pid: number, cpus: string): void {
+  if (!PIN) return;
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`taskset could not pin ${pid} to ${cpus}`);
+}
+
+/** Cores the load generator and Redis have (all of them when not pinning). */
+const otherCores = PIN ? availableParallelism() - 1 : availableParallelism();
+
+/** Requests per second that `cores` cores can serve at `msPerRequest` of CPU each. */
+function ceiling(cores: number, msPerRequest: number): number {
+  return Math.round((cores * 1000) / Math.max(0.001, msPerRequest));
+}
+
 /** Clock ticks per second of /proc's CPU times (USER_HZ). */
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -137,6 +173,10 @@ interface Load {
   sent: number;
   /** CPU time the server process used per acknowledged request, in ms. */
   cpuMsPerRequest: number;
+  /** CPU time Redis used per acknowledged request, in ms (the same server for both targets). */
+  redisCpuMsPerRequest: number;
+  /** CPU time the load generator used per acknowledged request, in ms (wrk only). */
+  loadCpuMsPerRequest?: number;
 }
 
 /**
@@ -146,24 +186,53 @@ interface Load {
  */
 const LOAD_GENERATOR: 'wrk' | 'autocannon' = process.env.BENCH_LOAD === 'wrk' ? 'wrk' : 'autocannon';
 
-/** Measures a server process while `run` sends load; the counts come from the generator. */
+/**
+ * CPU time (user + system) of this process's waited-for children so far, in ms: the load
+ * generator's, once it has exited (no other child exits while it runs).
+ */
+function childrenCpuMs(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  // cutime and cstime are fields 16 and 17 of stat.
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK;
+}
+
+/** CPU time Redis has used so far, in ms (INFO cpu, microsecond resolution). */
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const read = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (read('used_cpu_sys') + read('used_cpu_user')) * 1000;
+}
+
+/**
+ * Measures a server process while `run` sends load; the counts come from the generator. The
+ * CPU that Redis and the generator spend per request is recorded beside the server's: all
+ * three share the machine's cores, so a server's rate is also bounded by what they cost.
+ */
 async function measured(
   pid: number,
-  run: () => Promise<Omit<Load, 'peakRssMb' | 'cpuMsPerRequest'>>,
+  redis: Redis,
+  run: () => Promise<Omit<Load, 'peakRssMb' | 'cpuMsPerRequest' | 'redisCpuMsPerRequest'>>,
 ): Promise<Load> {
   let peak = rssMb(pid);
   const sampler = setInterval(() => {
     peak = Math.max(peak, rssMb(pid));
   }, 200);
   const cpuBefore = cpuMs(pid);
+  const redisBefore = await redisCpuMs(redis);
+  const loadBefore = childrenCpuMs();
   try {
     const counts = await run();
     const cpu = cpuMs(pid) - cpuBefore;
+    const redisCpu = (await redisCpuMs(redis)) - redisBefore;
+    const loadCpu = childrenCpuMs() - loadBefore;
     peak = Math.max(peak, rssMb(pid));
+    const perRequest = (ms: number) => Math.round((ms / Math.max(1, counts.acknowledged)) * 1000) / 1000;
     return {
       ...counts,
       peakRssMb: peak,
-      cpuMsPerRequest: Math.round((cpu / Math.max(1, counts.acknowledged)) * 1000) / 1000,
+      cpuMsPerRequest: perRequest(cpu),
+      redisCpuMsPerRequest: perRequest(redisCpu),
+      ...(LOAD_GENERATOR === 'wrk' ? { loadCpuMsPerRequest: perRequest(loadCpu) } : {}),
     };
   } finally {
     clearInterval(sampler);
@@ -171,8 +240,14 @@ async function measured(
 }
 
 /** One run of the load generator; each request takes the next signed command, once. */
-async function load(url: string, pid: number, signed: Signed[], seconds: number): Promise<Load> {
-  const result = await measured(pid, () =>
+async function load(
+  url: string,
+  pid: number,
+  redis: Redis,
+  signed: Signed[],
+  seconds: number,
+): Promise<Load> {
+  const result = await measured(pid, redis, () =>
     LOAD_GENERATOR === 'wrk' ? wrk(url, signed, seconds) : cannon(url, signed, seconds),
   );
   if (result.sent > signed.length) {
@@ -235,20 +310,20 @@ async function wrk(url: string, signed: Signed[], seconds: number) {
   });
   writeFileSync(file, raw.join(''));
   try {
-    const child = spawn(
-      'wrk',
-      [
-        '-t1',
-        `-c${CONNECTIONS}`,
-        `-d${seconds}s`,
-        '--timeout',
-        '2s',
-        '-s',
-        path.join(ROOT, 'bench', 'wrk-requests.lua'),
-        url,
-      ],
-      { env: { ...process.env, BENCH_REQUESTS: file }, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const [cmd, argv] = onCpus(OTHER_CPUS, 'wrk', [
+      '-t1',
+      `-c${CONNECTIONS}`,
+      `-d${seconds}s`,
+      '--timeout',
+      '2s',
+      '-s',
+      path.join(ROOT, 'bench', 'wrk-requests.lua'),
+      url,
+    ]);
+    const child = spawn(cmd, argv, {
+      env: { ...process.env, BENCH_REQUESTS: file },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
@@ -284,7 +359,8 @@ async function startPeer(
   prefix: string,
 ): Promise<{ url: string; child: ChildProcess; exited: Promise<unknown> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'bolt-peer.mjs')], {
+  const [cmd, argv] = onCpus(SERVER_CPUS, process.execPath, [path.join(ROOT, 'bench', 'bolt-peer.mjs')]);
+  const child = spawn(cmd, argv, {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -396,6 +472,18 @@ interface Round {
   ratio: number;
   /** The peer's CPU per request over ours: how much less work each request costs us. */
   cpuRatio: number;
+  /**
+   * Rates (req/s) at which a core would be full, from the CPU per request measured: each server
+   * on its own core, and the load generator plus Redis on the other cores (the kernel's share of
+   * loopback networking not counted, so a real ceiling is lower). The measured rate cannot pass
+   * the lower of a server's and the load side's.
+   */
+  ceilings: {
+    peerServer: number;
+    spawnaiServer: number;
+    loadSideForPeer: number;
+    loadSideForSpawnai: number;
+  };
   outcome: Outcome;
 }
 
@@ -419,6 +507,9 @@ async function main(): Promise<void> {
     RATE_LIMIT_PER_IP_PER_MINUTE: '1000000',
   };
   const rounds: Round[] = [];
+  // Reads Redis's own CPU counters around each load.
+  const watch = new Redis(redis.url, { maxRetriesPerRequest: null });
+  pin(Number(/^process_id:(\d+)/m.exec(await watch.info('server'))?.[1]), OTHER_CPUS);
   const peer = await startPeer(redis.url, `${prefix}peer`);
   try {
     const pgEnv = { ...common, DATABASE_URL: pg.url, DATA_DIR: path.join(work, 'pg-data') };
@@ -430,7 +521,10 @@ async function main(): Promise<void> {
 
     const plan: { database: 'postgres' | 'pglite'; seconds: number }[] = [
       ...Array.from({ length: PG_ROUNDS }, () => ({ database: 'postgres' as const, seconds: DURATION_S })),
-      { database: 'pglite', seconds: PGLITE_DURATION_S },
+      ...Array.from({ length: PGLITE_ROUNDS }, () => ({
+        database: 'pglite' as const,
+        seconds: PGLITE_DURATION_S,
+      })),
     ];
     for (const [n, step] of plan.entries()) {
       const env = step.database === 'postgres' ? pgEnv : lite;
@@ -438,18 +532,20 @@ async function main(): Promise<void> {
       const warmSigned = signCommands(`${key}w`, Math.ceil(MAX_RATE * WARMUP_S * 1.5), sink.url);
       const signed = signCommands(key, Math.ceil(MAX_RATE * step.seconds * 1.5), sink.url);
       process.stdout.write(`round ${n + 1} (${step.database}): peer\n`);
-      await load(peer.url, peer.child.pid!, warmSigned, WARMUP_S);
-      const peerLoad = await load(peer.url, peer.child.pid!, signed, step.seconds);
+      await load(peer.url, peer.child.pid!, watch, warmSigned, WARMUP_S);
+      const peerLoad = await load(peer.url, peer.child.pid!, watch, signed, step.seconds);
       process.stdout.write(
         `  peer ${JSON.stringify(peerLoad)}\nround ${n + 1} (${step.database}): spawnai\n`,
       );
-      const web: RunningCli = await startCli(['web'], env);
+      const web: RunningCli = await startCli(['web'], env, {
+        wrap: (cmd, argv) => onCpus(SERVER_CPUS, cmd, argv),
+      });
       let ours: Load;
       let warm: Load;
       try {
         await waitForHttp(`${web.url}/ready`, 60_000);
-        warm = await load(web.url, web.child.pid!, warmSigned, WARMUP_S);
-        ours = await load(web.url, web.child.pid!, signed, step.seconds);
+        warm = await load(web.url, web.child.pid!, watch, warmSigned, WARMUP_S);
+        ours = await load(web.url, web.child.pid!, watch, signed, step.seconds);
       } finally {
         await stop(web);
       }
@@ -490,14 +586,27 @@ async function main(): Promise<void> {
         spawnai: ours,
         ratio: Math.round((ours.reqPerSec / Math.max(1, peerLoad.reqPerSec)) * 100) / 100,
         cpuRatio: Math.round((peerLoad.cpuMsPerRequest / Math.max(0.001, ours.cpuMsPerRequest)) * 100) / 100,
+        ceilings: {
+          peerServer: ceiling(1, peerLoad.cpuMsPerRequest),
+          spawnaiServer: ceiling(1, ours.cpuMsPerRequest),
+          loadSideForPeer: ceiling(
+            otherCores,
+            peerLoad.redisCpuMsPerRequest + (peerLoad.loadCpuMsPerRequest ?? 0),
+          ),
+          loadSideForSpawnai: ceiling(
+            otherCores,
+            ours.redisCpuMsPerRequest + (ours.loadCpuMsPerRequest ?? 0),
+          ),
+        },
         outcome,
       };
       process.stdout.write(
-        `  ${JSON.stringify({ ratio: round.ratio, cpuRatio: round.cpuRatio, outcome })}\n`,
+        `  ${JSON.stringify({ ratio: round.ratio, cpuRatio: round.cpuRatio, ceilings: round.ceilings, outcome })}\n`,
       );
       rounds.push(round);
     }
   } finally {
+    watch.disconnect();
     await stop(peer);
     await pg.drop().catch(() => {});
     await redis.stop();
@@ -519,6 +628,9 @@ async function main(): Promise<void> {
         // The load generator, Redis and the server share these: the generator's CPU per
         // request is part of every rate measured here, hence cpuMsPerRequest beside it.
         cpus: availableParallelism(),
+        pinned: PIN
+          ? { serverUnderTest: SERVER_CPUS, loadGeneratorAndRedis: OTHER_CPUS }
+          : 'no: every process on every core',
         loadGenerator: LOAD_GENERATOR,
         connections: CONNECTIONS,
         warmupSeconds: WARMUP_S,
