@@ -116,6 +116,8 @@ async function startSink(): Promise<{ url: string; replies: Map<string, number>;
 const PIN = process.env.BENCH_PIN !== '0' && availableParallelism() >= 2 && hasTaskset();
 const SERVER_CPUS = String(availableParallelism() - 1);
 const OTHER_CPUS = availableParallelism() > 2 ? `0-${availableParallelism() - 2}` : '0';
+/** Cores the load generator and Redis have (all of them when not pinning). */
+const otherCores = PIN ? availableParallelism() - 1 : availableParallelism();
 
 function hasTaskset(): boolean {
   return spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status === 0;
@@ -133,9 +135,6 @@ function pin(pid: number, cpus: string): void {
   if (r.status !== 0) throw new Error(`taskset could not pin ${pid} to ${cpus}`);
 }
 
-/** Cores the load generator and Redis have (all of them when not pinning). */
-const otherCores = PIN ? availableParallelism() - 1 : availableParallelism();
-
 /** Requests per second that `cores` cores can serve at `msPerRequest` of CPU each. */
 function ceiling(cores: number, msPerRequest: number): number {
   return Math.round((cores * 1000) / Math.max(0.001, msPerRequest));
@@ -144,11 +143,16 @@ function ceiling(cores: number, msPerRequest: number): number {
 /** Clock ticks per second of /proc's CPU times (USER_HZ). */
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/** CPU time (user + system) a process has used so far, in ms (Linux /proc). */
-function cpuMs(pid: number): number {
+/**
+ * CPU time (user + system) so far, in ms (Linux /proc stat): the process's own (utime, stime:
+ * fields 14 and 15), or with `children` that of its children it has waited for (cutime,
+ * cstime: fields 16 and 17).
+ */
+function cpuMs(pid: number | 'self', children = false): number {
+  // [0] here is field 3: the name, in parentheses, may contain spaces.
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime and stime are fields 14 and 15 of stat; [0] here is field 3.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  const first = children ? 13 : 11;
+  return ((Number(fields[first]) + Number(fields[first + 1])) * 1000) / CLK_TCK;
 }
 
 function rssMb(pid: number): number {
@@ -186,16 +190,6 @@ interface Load {
  */
 const LOAD_GENERATOR: 'wrk' | 'autocannon' = process.env.BENCH_LOAD === 'wrk' ? 'wrk' : 'autocannon';
 
-/**
- * CPU time (user + system) of this process's waited-for children so far, in ms: the load
- * generator's, once it has exited (no other child exits while it runs).
- */
-function childrenCpuMs(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  // cutime and cstime are fields 16 and 17 of stat.
-  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK;
-}
-
 /** CPU time Redis has used so far, in ms (INFO cpu, microsecond resolution). */
 async function redisCpuMs(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');
@@ -219,12 +213,13 @@ async function measured(
   }, 200);
   const cpuBefore = cpuMs(pid);
   const redisBefore = await redisCpuMs(redis);
-  const loadBefore = childrenCpuMs();
+  // The load generator's CPU, counted once it has exited (no other child exits while it runs).
+  const loadBefore = cpuMs('self', true);
   try {
     const counts = await run();
     const cpu = cpuMs(pid) - cpuBefore;
     const redisCpu = (await redisCpuMs(redis)) - redisBefore;
-    const loadCpu = childrenCpuMs() - loadBefore;
+    const loadCpu = cpuMs('self', true) - loadBefore;
     peak = Math.max(peak, rssMb(pid));
     const perRequest = (ms: number) => Math.round((ms / Math.max(1, counts.acknowledged)) * 1000) / 1000;
     return {
@@ -625,8 +620,8 @@ async function main(): Promise<void> {
     'ingest',
     {
       setup: {
-        // The load generator, Redis and the server share these: the generator's CPU per
-        // request is part of every rate measured here, hence cpuMsPerRequest beside it.
+        // Unless pinned, the load generator, Redis and the server share these: their CPU per
+        // request is part of every rate measured here, hence the CPU columns beside it.
         cpus: availableParallelism(),
         pinned: PIN
           ? { serverUnderTest: SERVER_CPUS, loadGeneratorAndRedis: OTHER_CPUS }

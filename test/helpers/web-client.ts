@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ReplyView } from '../../src/core/view.js';
+import { sleep } from '../../src/util/time.js';
 
 export interface WebMessage {
   id: string;
@@ -61,7 +62,7 @@ export class WebChatClient {
       const retryAfterS = Number(res.headers.get('retry-after'));
       if (res.status !== 503 || !(retryAfterS > 0) || attempt >= PAGE_RESENDS) break;
       await res.arrayBuffer();
-      await new Promise((r) => setTimeout(r, Math.min(30, retryAfterS * 2 ** attempt) * 1000));
+      await sleep(Math.min(30, retryAfterS * 2 ** attempt) * 1000);
     }
     type Answer = {
       message: WebMessage;
