@@ -227,14 +227,14 @@ export async function createApp(
   const database = await connectDatabase(config, roles, logger);
   const repos = createRepos(database.db);
   // Commands of concurrent jobs issued in the same tick share one write (status edits, progress).
-  const redis: Redis = createRedis(redisUrl, 'client', logger, { autoPipelining: true });
+  const redis: Redis = createRedis(redisUrl, 'client', logger, { coalesceWrites: true });
   const prefix = config.QUEUE_PREFIX;
   const queues = createQueues(redis, {
     prefix,
     spawnAttempts: config.JOB_ATTEMPTS,
     spawnBackoffMs: config.JOB_BACKOFF_MS,
   });
-  const inboundRedis: Redis = createRedis(redisUrl, 'client', logger, { autoPipelining: true });
+  const inboundRedis: Redis = createRedis(redisUrl, 'client', logger, { coalesceWrites: true });
   const inbound = new InboundQueue(
     inboundRedis,
     {

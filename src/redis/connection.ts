@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
+import { CoalescingRedis } from './coalescing.js';
 
 export type { Redis } from 'ioredis';
 
@@ -16,18 +17,17 @@ export function createRedis(
   url: string,
   role: RedisRole,
   logger?: Logger,
-  extra: { autoPipelining?: boolean } = {},
+  extra: { coalesceWrites?: boolean } = {},
 ): Redis {
-  const options: RedisOptions = {
-    // Commands issued in the same tick go out in one write: the webhook path's enqueues under load.
-    ...(extra.autoPipelining ? { enableAutoPipelining: true } : {}),
+  const options: RedisOptions & { replyMapping?: 'legacy' } = {
     connectionName: `spawnai-${role}`,
     maxRetriesPerRequest: role === 'client' ? 3 : null,
     connectTimeout: 5000,
     // BullMQ's default backoff: grow with attempts, between 1 s and 20 s.
     retryStrategy: (times) => Math.max(Math.min(Math.exp(times), 20_000), 1000),
   };
-  const redis = new Redis(url, options);
+  // Commands issued in the same turn go out in one write: the webhook path's enqueues under load.
+  const redis = extra.coalesceWrites ? new CoalescingRedis(url, options) : new Redis(url, options);
   let lastError = '';
   redis.on('error', (e: Error) => {
     // ioredis repeats the same error on every reconnect attempt; log changes only.
