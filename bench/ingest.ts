@@ -37,7 +37,7 @@ const PG_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const PGLITE_DURATION_S = Number(process.env.BENCH_PGLITE_DURATION_S ?? 5);
 /** 0 leaves the PGlite round out (a quick look at Postgres alone). */
 const PGLITE_ROUNDS = Number(process.env.BENCH_PGLITE_ROUNDS ?? 1);
-const DRAIN_TIMEOUT_S = Number(process.env.BENCH_DRAIN_TIMEOUT_S ?? 900);
+const DRAIN_TIMEOUT_S = Number(process.env.BENCH_DRAIN_TIMEOUT_S ?? 1800);
 /** Requests signed per target and round: more than the fastest rate seen, times the duration. */
 const MAX_RATE = Number(process.env.BENCH_MAX_RATE ?? 12_000);
 const SECRET = 'bench-signing-secret-0123456789abcdef';
