@@ -322,16 +322,17 @@ describe('Stripe Checkout in the chat', () => {
         now: () => new Date(at + offsetMs),
       });
     const errorsBefore = stripe.idempotencyErrors;
+    const requestsBefore = stripe.requests.length;
     const [a, b] = await Promise.all([process(0).checkout(user, 'pro'), process(1500).checkout(user, 'pro')]);
     expect(a).toBe(b);
     expect(stripe.idempotencyErrors).toBe(errorsBefore);
-    const keys = new Set(
-      stripe.requests
-        .filter((r) => r.method === 'POST' && r.path === '/v1/checkout/sessions')
-        .slice(-2)
-        .map((r) => r.idempotencyKey),
-    );
-    expect(keys.size).toBe(1);
+    // Both ask Stripe with the same key, or the later one finds the first one's open page
+    // (it read the order after the first process wrote it) and asks nothing: a CI run saw both.
+    const creates = stripe.requests
+      .slice(requestsBefore)
+      .filter((r) => r.method === 'POST' && r.path === '/v1/checkout/sessions');
+    expect(creates.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(creates.map((r) => r.idempotencyKey)).size).toBe(1);
     expect(
       [...stripe.checkoutSessions.values()].filter((cs) => cs.client_reference_id === user.id),
     ).toHaveLength(1);
