@@ -65,6 +65,22 @@ describe('a connection that coalesces writes (the web process enqueues on one)',
     }
   });
 
+  it('sends again, after reconnecting, commands whose corked write was lost with the connection', async () => {
+    const redis = createRedis(server.url, 'client', silentLogger(), { coalesceWrites: true });
+    try {
+      await redis.ping();
+      const socket = redis.stream;
+      const written = Promise.all([redis.set('lost-write', 'kept'), redis.incr('lost-count')]);
+      // The connection drops before the turn ends: the corked bytes never leave.
+      socket.destroy();
+      expect(await written).toEqual(['OK', 1]);
+      expect(redis.stream).not.toBe(socket);
+      expect(await redis.get('lost-write')).toBe('kept');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('adds BullMQ jobs through it as through a plain connection', async () => {
     const redis = createRedis(server.url, 'client', silentLogger(), { coalesceWrites: true });
     const queue = new Queue('coalesced', { connection: redis, prefix: 'coalescing-test' });
