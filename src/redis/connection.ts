@@ -19,6 +19,7 @@ export function createRedis(
   logger?: Logger,
   extra: { coalesceWrites?: boolean } = {},
 ): Redis {
+  // CoalescingRedis is a Redis<'legacy'>: its constructor takes only the legacy reply mapping.
   const options: RedisOptions & { replyMapping?: 'legacy' } = {
     connectionName: `spawnai-${role}`,
     maxRetriesPerRequest: role === 'client' ? 3 : null,

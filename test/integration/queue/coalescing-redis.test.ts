@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setImmediate as turn } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,8 +25,6 @@ async function readsProcessed(admin: Redis): Promise<number> {
   return Number(/total_reads_processed:(\d+)/.exec(await admin.info('stats'))?.[1]);
 }
 
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 describe('a connection that coalesces writes (the web process enqueues on one)', () => {
   it('sends the commands of one turn of the event loop in one write', async () => {
     const admin = new Redis(server.url);
@@ -35,7 +34,8 @@ describe('a connection that coalesces writes (the web process enqueues on one)',
       const before = await readsProcessed(admin);
       const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => redis.set(`k${i}`, String(i))));
       // Redis reads a socket up to 16 KB at a time: 200 small commands are one read, two at most.
-      expect(await readsProcessed(admin)).toBeLessThanOrEqual(before + 1 + 2);
+      const infoItself = 1;
+      expect(await readsProcessed(admin)).toBeLessThanOrEqual(before + infoItself + 2);
       expect(replies.every((r) => r === 'OK')).toBe(true);
       expect(await redis.get('k199')).toBe('199');
     } finally {
