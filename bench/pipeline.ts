@@ -5,6 +5,8 @@
  * → session `live`), against raw BullMQ (a no-op worker, the same number of jobs, the same
  * concurrency) on the same private redis-server, in one run. Postgres. Writes
  * bench/results/pipeline.json. Target: at least 50% of raw BullMQ's jobs per second.
+ * Beside it, in the same run, a chain of two no-op BullMQ jobs per message: the ceiling any
+ * pipeline that hands a message from one queue to another can reach against that target.
  * Also records what one message costs (Postgres statements, Redis commands, CPU of this
  * process) and the load average, since both bound the result on a shared machine.
  */
@@ -64,38 +66,56 @@ Redis.prototype.sendCommand = function (this: Redis, ...args: Parameters<Redis['
   return redisSend.apply(this, args);
 };
 
-async function rawBullmq(
-  redisUrl: string,
-): Promise<{ jobsPerSecond: number; seconds: number; cpuMsPerJob: number }> {
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue('raw', { connection, prefix: 'benchraw' });
+interface RawResult {
+  jobsPerSecond: number;
+  seconds: number;
+  cpuMsPerJob: number;
+}
+
+/**
+ * BullMQ with no-op work, `JOBS` messages added in bulk. `stages` 1 is raw BullMQ, the target's
+ * reference; `stages` 2 hands each message on to a second queue, as our `inbound` job hands a
+ * message on to a `spawn` job: the most any pipeline of two jobs per message can reach here.
+ */
+async function rawBullmq(redisUrl: string, stages: 1 | 2 = 1): Promise<RawResult> {
+  const connections: Redis[] = [];
+  const connect = () => {
+    const c = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    connections.push(c);
+    return c;
+  };
+  const prefix = stages === 1 ? 'benchraw' : 'benchchain';
+  const first = new Queue('raw', { connection: connect(), prefix });
+  const second = stages === 2 ? new Queue('next', { connection: connect(), prefix }) : undefined;
   let done = 0;
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  const worker = new Worker('raw', async () => undefined, {
-    connection: workerConnection,
-    prefix: 'benchraw',
-    concurrency: CONCURRENCY,
-    autorun: false,
-  });
-  worker.on('completed', () => {
+  const options = { prefix, concurrency: CONCURRENCY, autorun: false };
+  const workers = [
+    new Worker('raw', async (job) => (second ? void (await second.add('noop', job.data)) : undefined), {
+      ...options,
+      connection: connect(),
+    }),
+  ];
+  if (second) workers.push(new Worker('next', async () => undefined, { ...options, connection: connect() }));
+  workers.at(-1)?.on('completed', () => {
     if (++done === JOBS) finish();
   });
-  await queue.addBulk(Array.from({ length: JOBS }, (_, i) => ({ name: 'noop', data: { i } })));
+  await first.addBulk(Array.from({ length: JOBS }, (_, i) => ({ name: 'noop', data: { i } })));
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  void worker.run();
+  for (const worker of workers) void worker.run();
   await finished;
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
-  await worker.close();
-  await queue.obliterate({ force: true });
-  await queue.close();
-  connection.disconnect();
-  workerConnection.disconnect();
+  await Promise.all(workers.map((w) => w.close()));
+  for (const queue of [first, second]) {
+    await queue?.obliterate({ force: true });
+    await queue?.close();
+  }
+  for (const c of connections) c.disconnect();
   return {
     jobsPerSecond: Math.round(JOBS / seconds),
     seconds: Math.round(seconds * 100) / 100,
@@ -185,9 +205,11 @@ async function main(): Promise<void> {
     const loadBefore = loadavg()[0] ?? 0;
     const raw1 = await rawBullmq(redis.url);
     const ours = await spawnaiPipeline(redis.url, pg.url, path.join(work, 'data'));
+    const chain = await rawBullmq(redis.url, 2);
     const raw2 = await rawBullmq(redis.url);
     const raw = Math.max(raw1.jobsPerSecond, raw2.jobsPerSecond);
-    const share = Math.round((ours.jobsPerSecond / raw) * 1000) / 1000;
+    const shareOf = (n: number) => Math.round((n / raw) * 1000) / 1000;
+    const share = shareOf(ours.jobsPerSecond);
     writeResult(
       'pipeline',
       {
@@ -197,10 +219,13 @@ async function main(): Promise<void> {
           spawnai:
             'in one process: inbound job (a web chat message) -> conversation -> session + build rows -> spawn job -> offline builder (no step delay) -> local bundle store -> no-op provider -> preview 200 -> live; Postgres',
           raw: 'BullMQ Queue.addBulk + Worker with a no-op processor, same concurrency, same Redis',
+          twoJobChain:
+            'the same, but each job adds one job to a second queue with its own no-op Worker (as inbound hands on to spawn); messages a second through both',
         },
         target: { shareOfRaw: TARGET_SHARE },
         met: share >= TARGET_SHARE,
         raw: [raw1, raw2],
+        twoJobChain: { ...chain, shareOfRaw: shareOf(chain.jobsPerSecond) },
         spawnai: ours,
         shareOfRaw: share,
         // Other work on the machine takes CPU from both sides; above the CPU count it dominates.
@@ -209,7 +234,12 @@ async function main(): Promise<void> {
           after: Math.round((loadavg()[0] ?? 0) * 10) / 10,
         },
       },
-      { spawnaiJobsPerSecond: ours.jobsPerSecond, rawJobsPerSecond: raw, shareOfRaw: share },
+      {
+        spawnaiJobsPerSecond: ours.jobsPerSecond,
+        rawJobsPerSecond: raw,
+        shareOfRaw: share,
+        twoJobChainShareOfRaw: shareOf(chain.jobsPerSecond),
+      },
     );
   } finally {
     await pg.drop().catch(() => {});
