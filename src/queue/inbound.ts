@@ -3,6 +3,7 @@ import { SpawnError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Redis } from '../redis/connection.js';
 import { injectTrace } from '../tracing.js';
+import { withTimeout } from '../util/time.js';
 import { type InboundJobData, type InboundSource, jobIdFor, QUEUE_NAMES } from './jobs.js';
 
 export interface InboundSettings {
@@ -173,25 +174,18 @@ export class InboundQueue {
       ...(busy ? { busy } : {}),
       ...(trace ? { trace } : {}),
     };
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
+      await withTimeout(
         this.queue.add(kind, data, { jobId, ...(options.delayMs ? { delay: options.delayMs } : {}) }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${INBOUND_ENQUEUE_TIMEOUT_MS} ms`)),
-            INBOUND_ENQUEUE_TIMEOUT_MS,
-          );
-        }),
-      ]);
+        INBOUND_ENQUEUE_TIMEOUT_MS,
+        () => new Error(`no answer within ${INBOUND_ENQUEUE_TIMEOUT_MS} ms`),
+      );
     } catch (e) {
       this.logger.error({ source, kind, err: e instanceof Error ? e.message : String(e) }, 'enqueue failed');
       throw new SpawnError('ERR_QUEUE_UNAVAILABLE', undefined, {
         cause: e,
         retryAfterMs: INBOUND_RETRY_AFTER_MS,
       });
-    } finally {
-      clearTimeout(timer);
     }
     if (this.logger.isLevelEnabled('info')) {
       this.logger.info({ correlationId: data.correlationId, source, kind, jobId, busy }, 'message queued');
