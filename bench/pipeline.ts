@@ -154,6 +154,11 @@ async function spawnaiPipeline(redisUrl: string, databaseUrl: string, dataDir: s
   // The no-op provider in place of the local sandbox, before the workers are built from the map.
   (app.providers as Map<string, Provider>).set('local', noopProvider(`http://127.0.0.1:${previewPort}/`));
   await app.start();
+  // Status cards posted and edited: how often a card is edited depends on how fast each edit
+  // is (the newest state wins while one is in flight), and each edit costs statements too.
+  const platformCalls = async () =>
+    (await app.metrics.platformCalls.get()).values.reduce((n, v) => n + v.value, 0);
+  const callsBefore = await platformCalls();
   const before = { ...sent };
   const cpuBefore = process.cpuUsage();
   const eluBefore = perfHooks.eventLoopUtilization();
@@ -184,6 +189,7 @@ async function spawnaiPipeline(redisUrl: string, databaseUrl: string, dataDir: s
   const costs = {
     postgresStatementsPerMessage: perMessage(sent.postgres - before.postgres),
     redisCommandsPerMessage: perMessage(sent.redis - before.redis),
+    statusPostsAndEditsPerMessage: perMessage((await platformCalls()) - callsBefore),
     cpuMsPerMessage: perMessage((cpu.user + cpu.system) / 1000),
     eventLoopUtilization: Math.round(perfHooks.eventLoopUtilization(eluBefore).utilization * 100) / 100,
   };
