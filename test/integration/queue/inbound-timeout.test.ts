@@ -5,7 +5,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpawnError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
-import { INBOUND_ENQUEUE_TIMEOUT_MS, INBOUND_RETRY_AFTER_MS, InboundQueue } from '../../../src/queue/inbound.js';
+import {
+  INBOUND_ENQUEUE_TIMEOUT_MS,
+  INBOUND_RETRY_AFTER_MS,
+  InboundQueue,
+} from '../../../src/queue/inbound.js';
 import { createRedis } from '../../../src/redis/connection.js';
 import { type LocalRedis, startLocalRedis } from '../../../src/redis/local-server.js';
 
@@ -28,7 +32,7 @@ describe('enqueueing a delivery while Redis does not answer', () => {
   it('answers 503 with Retry-After within the platform deadline, and the redelivery is the same job', async () => {
     const admin = new Redis(server.url);
     // As the web process enqueues: on a connection that coalesces writes.
-    const redis = createRedis(server.url, 'inbound', silentLogger(), { coalesceWrites: true });
+    const redis = createRedis(server.url, 'client', silentLogger(), { coalesceWrites: true });
     const inbound = new InboundQueue(
       redis,
       { prefix: 'timeout', attempts: 1, keepCompletedS: 60, busyDepth: 100, maxInFlight: 10 },
