@@ -1,4 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import { type LocalRedis, startLocalRedis } from '../../src/redis/local-server.js';
 import { TEST_REDIS_URL } from './env.js';
 
 /** Deletes every key a test wrote under its queue prefix. */
@@ -14,4 +20,27 @@ export async function cleanupPrefix(prefix: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * A redis-server of the calling test file's own, started before its tests and stopped after:
+ * for tests that pause the server or read its counters, which the shared one cannot give them.
+ */
+export function usePrivateRedis(name: string): { readonly url: string } {
+  let server: LocalRedis | undefined;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), `spawnai-${name}-`));
+    server = await startLocalRedis(dir, silentLogger());
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get url() {
+      if (!server) throw new Error('the private redis-server is not started yet');
+      return server.url;
+    },
+  };
 }

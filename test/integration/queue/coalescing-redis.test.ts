@@ -1,25 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setImmediate as turn } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
 import { createRedis } from '../../../src/redis/connection.js';
-import { type LocalRedis, startLocalRedis } from '../../../src/redis/local-server.js';
+import { usePrivateRedis } from '../../helpers/redis.js';
 
 // A private redis-server: its read counter sees this test's connection and no other test's.
-let server: LocalRedis;
-let dir: string;
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'spawnai-coalescing-'));
-  server = await startLocalRedis(dir, silentLogger());
-});
-afterAll(async () => {
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const server = usePrivateRedis('coalescing');
 
 async function readsProcessed(admin: Redis): Promise<number> {
   return Number(/total_reads_processed:(\d+)/.exec(await admin.info('stats'))?.[1]);

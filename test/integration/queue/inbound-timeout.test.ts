@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SpawnError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import {
@@ -11,22 +8,13 @@ import {
   InboundQueue,
 } from '../../../src/queue/inbound.js';
 import { createRedis } from '../../../src/redis/connection.js';
-import { type LocalRedis, startLocalRedis } from '../../../src/redis/local-server.js';
+import { usePrivateRedis } from '../../helpers/redis.js';
 
 /** Slack's deadline for an answer; the other platforms' are longer. */
 const SLACK_ACK_DEADLINE_MS = 3_000;
 
 // A private redis-server: CLIENT PAUSE holds every client of the server, not only this test's.
-let server: LocalRedis;
-let dir: string;
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'spawnai-inbound-timeout-'));
-  server = await startLocalRedis(dir, silentLogger());
-});
-afterAll(async () => {
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const server = usePrivateRedis('inbound-timeout');
 
 describe('enqueueing a delivery while Redis does not answer', () => {
   it('answers 503 with Retry-After within the platform deadline, and the redelivery is the same job', async () => {
